@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// Entry point of the `allium` command: dispatches to one module per sub-command, loaded lazily so
+// `allium fetch` does not pay for the relay's imports.
+import { runCommand, type Command } from './command.ts';
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
+  pool: { summary: 'run a pool index that lists live relays', load: () => import('./commands/pool.ts') },
+  relay: { summary: 'run a relay and register it with one or more pools', load: () => import('./commands/relay.ts') },
+  proxy: { summary: 'run a local SOCKS5 and HTTP proxy that carries traffic over circuits', load: () => import('./commands/proxy.ts') },
+  fetch: { summary: 'fetch a URL through a circuit and write the body to stdout', load: () => import('./commands/fetch.ts') },
+  demo: { summary: 'run a whole local network: a pool, relays and the demo site', load: () => import('./commands/demo.ts') },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `Usage: allium <command> [options]\n\nAllium: onion routing for the web.\n\nCommands:\n${lines.join('\n')}\n\nRun 'allium <command> --help' for the options of a command.\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    const { default: pkg } = await import('../package.json', { with: { type: 'json' } });
+    process.stdout.write(`allium ${pkg.version}\n`);
+    return 0;
+  }
+  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!entry) {
+    process.stderr.write(`allium: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  const { default: command } = await entry.load();
+  return runCommand(command, rest);
+}
+
+process.exit(await main(process.argv.slice(2)));

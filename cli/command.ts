@@ -1,0 +1,107 @@
+// What every `allium` sub-command shares: option parsing with --help and clear errors, and the
+// lifecycle of long-running services (one --json ready line on stdout, clean stop on signals).
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { errorMessage } from '../node/log.ts';
+
+export interface Command<Options extends ParseArgsOptionsConfig = ParseArgsOptionsConfig> {
+  name: string;
+  summary: string;
+  /** Full --help text: usage line, description, every option. */
+  help: string;
+  options: Options;
+  allowPositionals?: boolean;
+  run(values: Record<string, unknown>, positionals: string[]): Promise<number | void>;
+}
+
+/** A user-facing error: printed without a stack trace, exit status 2 for usage, 1 otherwise. */
+export class CliError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 1) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
+export function defineCommand<Options extends ParseArgsOptionsConfig>(command: Command<Options>): Command<Options> {
+  return command;
+}
+
+export async function runCommand(command: Command, argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: command.allowPositionals ?? false,
+      strict: true,
+    });
+  } catch (err) {
+    process.stderr.write(`allium ${command.name}: ${errorMessage(err)}\nRun 'allium ${command.name} --help' for usage.\n`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    process.stdout.write(command.help.trim() + '\n');
+    return 0;
+  }
+  try {
+    return (await command.run(parsed.values, parsed.positionals)) ?? 0;
+  } catch (err) {
+    const code = err instanceof CliError ? err.exitCode : 1;
+    process.stderr.write(`allium ${command.name}: ${errorMessage(err)}\n`);
+    if (code === 2) process.stderr.write(`Run 'allium ${command.name} --help' for usage.\n`);
+    return code;
+  }
+}
+
+/** Parses a TCP port option; 0 means "any free port". */
+export function portOption(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--${name} must be a port number (0-65535), got "${value}"`, 2);
+  return port;
+}
+
+/** Parses a positive duration given in seconds (fractions allowed), returning milliseconds. */
+export function secondsOption(value: unknown, name: string, fallbackMs: number): number {
+  if (value === undefined) return fallbackMs;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(`--${name} must be a positive number of seconds, got "${value}"`, 2);
+  return Math.round(seconds * 1000);
+}
+
+export interface RunningService {
+  /** What the --json ready line carries. */
+  ready: Record<string, unknown>;
+  /** Human-readable lines printed instead of the JSON when --json is absent. */
+  describe: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a long-running service, announces it once ready, and stops it cleanly on SIGINT/SIGTERM.
+ * With --json exactly one JSON line goes to stdout; all logs go to stderr.
+ */
+export async function serve(json: boolean, start: () => Promise<RunningService>): Promise<number> {
+  const service = await start();
+  if (json) process.stdout.write(JSON.stringify(service.ready) + '\n');
+  else process.stdout.write(service.describe.join('\n') + '\n');
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        process.stderr.write(`allium: second ${signal}, exiting now\n`);
+        process.exit(130);
+      }
+      stopping = true;
+      service.stop().then(
+        () => resolve(0),
+        (err) => {
+          process.stderr.write(`allium: error while stopping: ${errorMessage(err)}\n`);
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,87 @@
+// node:crypto implementation of the TPDP primitives: OpenSSL's AES-CTR and X25519 are one to two
+// orders of magnitude faster than pure JS (see docs/PERFORMANCE.md). Cross-checked against
+// @noble in shared/crypto/providers.test.ts.
+import {
+  createCipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  randomBytes,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
+import { isAllZero } from '../shared/bytes.ts';
+import type { CryptoProvider, KeyPair, KeyStream } from '../shared/crypto/provider.ts';
+
+// DER prefixes that wrap a raw 32-byte key into PKCS#8 / SPKI (RFC 8410), which is what
+// node:crypto accepts for X25519 and Ed25519 key objects.
+const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const X25519_SPKI = Buffer.from('302a300506032b656e032100', 'hex');
+const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
+const ED25519_SPKI = Buffer.from('302a300506032b6570032100', 'hex');
+
+function privateKey(prefix: Buffer, raw: Uint8Array): KeyObject {
+  return createPrivateKey({ key: Buffer.concat([prefix, raw]), format: 'der', type: 'pkcs8' });
+}
+
+function publicKey(prefix: Buffer, raw: Uint8Array): KeyObject {
+  return createPublicKey({ key: Buffer.concat([prefix, raw]), format: 'der', type: 'spki' });
+}
+
+function rawKeyPair(type: 'x25519' | 'ed25519'): KeyPair {
+  const pair = generateKeyPairSync(type as 'x25519');
+  const secret = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
+  const pub = pair.publicKey.export({ format: 'der', type: 'spki' });
+  return { secretKey: new Uint8Array(secret.subarray(secret.length - 32)), publicKey: new Uint8Array(pub.subarray(pub.length - 32)) };
+}
+
+class NodeKeyStream implements KeyStream {
+  private readonly cipher;
+  constructor(key: Uint8Array, iv: Uint8Array) {
+    this.cipher = createCipheriv('aes-256-ctr', key, iv);
+  }
+  xorInPlace(data: Uint8Array): void {
+    data.set(this.cipher.update(data));
+  }
+}
+
+export const nodeCrypto: CryptoProvider = {
+  name: 'node',
+  randomBytes: (length) => new Uint8Array(randomBytes(length)),
+  sha256: (data) => new Uint8Array(createHash('sha256').update(data).digest()),
+  hmacSha256: (key, data) => new Uint8Array(createHmac('sha256', key).update(data).digest()),
+  hkdfSha256: (ikm, salt, info, length) => new Uint8Array(hkdfSync('sha256', ikm, salt, info, length)),
+  aes256Ctr: (key, iv) => new NodeKeyStream(key, iv),
+  x25519Keygen: () => rawKeyPair('x25519'),
+  x25519(secretKey, peerKey) {
+    let shared: Uint8Array;
+    try {
+      shared = new Uint8Array(
+        diffieHellman({ privateKey: privateKey(X25519_PKCS8, secretKey), publicKey: publicKey(X25519_SPKI, peerKey) }),
+      );
+    } catch {
+      // OpenSSL refuses low-order points itself; report it the same way as the explicit check.
+      throw new Error('X25519 produced an all-zero shared secret');
+    }
+    if (isAllZero(shared)) throw new Error('X25519 produced an all-zero shared secret');
+    return shared;
+  },
+  ed25519Keygen: () => rawKeyPair('ed25519'),
+  ed25519PublicKey(secretKey) {
+    const pub = createPublicKey(privateKey(ED25519_PKCS8, secretKey)).export({ format: 'der', type: 'spki' });
+    return new Uint8Array(pub.subarray(pub.length - 32));
+  },
+  ed25519Sign: (message, secretKey) => new Uint8Array(sign(null, message, privateKey(ED25519_PKCS8, secretKey))),
+  ed25519Verify(signature, message, pubKey) {
+    try {
+      return verify(null, message, publicKey(ED25519_SPKI, pubKey), signature);
+    } catch {
+      return false;
+    }
+  },
+};
