@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { CELL_COMMANDS, CELL_HEADER_SIZE, CELL_SIZE } from '../cell.ts';
+import { TpdpError } from '../errors.ts';
+import { RELAY_OFFSET } from '../relay-cell.ts';
+import type { CircuitStream } from '../stream.ts';
+import { memoryNetwork, type Tap } from '../../test/support/memory-network.ts';
+import { ClientCircuit } from './circuit.ts';
+import type { Link } from '../link.ts';
+
+/** An exit that echoes every connect stream. */
+function echoExit(stream: CircuitStream) {
+  stream.onData = (chunk) => {
+    stream.write(chunk);
+    stream.consumed();
+  };
+  stream.onFinish = () => stream.finish();
+  stream.accept();
+}
+
+function clientCircuit(link: Link, crypto: any, onClose: (e: TpdpError) => void = () => {}) {
+  const circuit = new ClientCircuit({ crypto, link, circuitId: 7, handshakeTimeoutMs: 2000, onClose: (_c, e) => onClose(e) });
+  link.handlers = { onCell: (cell) => circuit.handleCell(cell), onClose: (r, d) => circuit.linkClosed(r, d) };
+  return circuit;
+}
+
+async function readAll(stream: CircuitStream): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  return new Promise((resolve, reject) => {
+    stream.onData = (chunk) => {
+      chunks.push(chunk);
+      stream.consumed();
+    };
+    stream.onFinish = () => stream.finish();
+    stream.onClose = (error) => {
+      if (error) return reject(error);
+      const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+      let o = 0;
+      for (const c of chunks) (out.set(c, o), (o += c.length));
+      resolve(out);
+    };
+  });
+}
+
+describe('client circuit over in-memory relays', () => {
+  it('builds three hops and echoes a stream byte for byte', async () => {
+    const net = memoryNetwork(['a', 'b', 'c'], { exit: echoExit });
+    const circuit = clientCircuit(net.connect('a'), net.crypto);
+    await circuit.build(['a', 'b', 'c'].map((n) => net.relays.get(n)!.target));
+    expect(circuit.state).toBe('open');
+    const stream = await circuit.openStream({ kind: 'connect', host: 'example.org', port: 80 });
+    const payload = new Uint8Array(300_000).map((_, i) => (i * 7919) % 256);
+    const done = readAll(stream);
+    stream.write(payload);
+    stream.finish();
+    expect(await done).toEqual(payload);
+  });
+
+  it('detects a middle relay that swaps the handshake toward the next hop (no MITM)', async () => {
+    // b rewrites the onion key inside the CREATE it forwards to c: c refuses the handshake.
+    const tap: Tap = (message, from, to) => {
+      if (from === 'b' && to === 'c' && message[4] === CELL_COMMANDS.CREATE) {
+        message[CELL_HEADER_SIZE + 4 + 40] ^= 1;
+      }
+      return message;
+    };
+    const net = memoryNetwork(['a', 'b', 'c'], { tap, exit: echoExit });
+    const closed: TpdpError[] = [];
+    const circuit = clientCircuit(net.connect('a'), net.crypto, (e) => closed.push(e));
+    await expect(circuit.build(['a', 'b', 'c'].map((n) => net.relays.get(n)!.target))).rejects.toBeInstanceOf(TpdpError);
+    expect(circuit.state).toBe('closed');
+  });
+
+  it('detects a relay that answers for the next hop with its own keys', async () => {
+    // Everything b sends back is replaced by a CREATED made with b's own keys: AUTH cannot match.
+    const net = memoryNetwork(['a', 'b', 'c'], { exit: echoExit });
+    const impostor = net.relays.get('b')!;
+    const target = { ...net.relays.get('c')!.target, onionKey: impostor.keys.onion.publicKey, identityKey: impostor.keys.identity.publicKey };
+    const circuit = clientCircuit(net.connect('a'), net.crypto);
+    // c is asked with b's identity: c refuses, the client learns nothing from b.
+    await expect(circuit.build([net.relays.get('a')!.target, net.relays.get('b')!.target, target])).rejects.toThrow();
+  });
+
+  for (const fault of ['flip', 'drop', 'replay'] as const) {
+    it(`destroys the circuit when a relay ${fault}s a cell, delivering no corrupted byte`, async () => {
+      let armed = false;
+      let dataCells = 0;
+      const tap: Tap = (message, from, to) => {
+        if (!(armed && from === 'b' && to === 'a')) return message;
+        // Backward RELAY cells from the middle relay toward the guard.
+        for (let off = 0; off < message.length; off += CELL_SIZE) {
+          if (message[off + 4] !== CELL_COMMANDS.RELAY) continue;
+          dataCells++;
+          if (dataCells === 3) {
+            if (fault === 'flip') message[off + CELL_HEADER_SIZE + RELAY_OFFSET.data + 10] ^= 0x80;
+            if (fault === 'drop') return message.length === CELL_SIZE ? null : new Uint8Array([...message.subarray(0, off), ...message.subarray(off + CELL_SIZE)]);
+            // Replay: the same cell again, right behind the original.
+            if (fault === 'replay') {
+              const out = new Uint8Array(message.length + CELL_SIZE);
+              out.set(message.subarray(0, off + CELL_SIZE));
+              out.set(message.subarray(off), off + CELL_SIZE);
+              return out;
+            }
+          }
+        }
+        return message;
+      };
+      const net = memoryNetwork(['a', 'b', 'c'], { tap, exit: echoExit });
+      const circuit = clientCircuit(net.connect('a'), net.crypto);
+      await circuit.build(['a', 'b', 'c'].map((n) => net.relays.get(n)!.target));
+      const stream = await circuit.openStream({ kind: 'connect', host: 'example.org', port: 80 });
+      armed = true;
+      const payload = new Uint8Array(20_000).map((_, i) => i % 251);
+      const received: Uint8Array[] = [];
+      const closed = new Promise<TpdpError | undefined>((resolve) => {
+        stream.onData = (chunk) => {
+          received.push(chunk.slice());
+          stream.consumed();
+        };
+        stream.onClose = resolve;
+      });
+      stream.write(payload);
+      const error = await closed;
+      expect(error?.code).toBe('INTEGRITY_ERROR');
+      expect(circuit.state).toBe('closed');
+      // Whatever was delivered before detection is an exact prefix of what was sent.
+      const got = new Uint8Array(received.reduce((n, c) => n + c.length, 0));
+      let o = 0;
+      for (const c of received) (got.set(c, o), (o += c.length));
+      expect(got.length).toBeLessThan(payload.length);
+      expect(got).toEqual(payload.subarray(0, got.length));
+    });
+  }
+
+  it('carries 20 concurrent streams on one circuit', async () => {
+    const net = memoryNetwork(['a', 'b', 'c'], { exit: echoExit });
+    const circuit = clientCircuit(net.connect('a'), net.crypto);
+    await circuit.build(['a', 'b', 'c'].map((n) => net.relays.get(n)!.target));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const stream = await circuit.openStream({ kind: 'connect', host: `host${i}.example`, port: 443 });
+        const payload = new Uint8Array(20_000 + i * 997).map((_, j) => (j * 31 + i) % 256);
+        const done = readAll(stream);
+        stream.write(payload);
+        stream.finish();
+        return [payload, await done] as const;
+      }),
+    );
+    for (const [sent, got] of results) expect(got).toEqual(sent);
+  });
+});

@@ -1,0 +1,186 @@
+// The client's end of one circuit (docs/TPDP.md §4–§5): builds it hop by hop (CREATE to the
+// first relay, then EXTEND through the last one built), wraps and unwraps the onion layers, checks
+// every backward cell's tag, and hands stream messages from the last hop to its StreamMux.
+import type { BeginRequest } from '../begin.ts';
+import { encodeBegin } from '../begin.ts';
+import { CELL_BODY_SIZE, CELL_COMMANDS, encodeCell, type Cell } from '../cell.ts';
+import { decodeCreated, decodeDestroy, encodeCreate, encodeExtend } from '../control-cells.ts';
+import type { CryptoProvider } from '../crypto/provider.ts';
+import { describeReason, isTpdpError, TpdpError, type ReasonName } from '../errors.ts';
+import { clientHandshakeFinish, clientHandshakeStart, type ClientHandshakeState } from '../handshake.ts';
+import { HopCrypto } from '../hop-crypto.ts';
+import type { Link } from '../link.ts';
+import { decodeRelayBody, encodeRelayBody, RELAY_COMMANDS, type RelayCommand } from '../relay-cell.ts';
+import type { CircuitStream } from '../stream.ts';
+import { StreamMux } from '../stream-mux.ts';
+
+/** A relay as the client needs it to build a hop. */
+export interface HopTarget {
+  id: string;
+  url: string;
+  identityKey: Uint8Array;
+  onionKey: Uint8Array;
+}
+
+export type CircuitState = 'building' | 'open' | 'closed';
+
+export interface CircuitOptions {
+  crypto: CryptoProvider;
+  link: Link;
+  circuitId: number;
+  /** Called when the circuit closes, so the owner can drop it from its tables. */
+  onClose: (circuit: ClientCircuit, error: TpdpError) => void;
+  handshakeTimeoutMs: number;
+  maxStreams?: number;
+}
+
+interface PendingHandshake {
+  hop: HopTarget;
+  state: ClientHandshakeState;
+  resolve: () => void;
+  reject: (err: TpdpError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class ClientCircuit {
+  readonly circuitId: number;
+  readonly path: HopTarget[] = [];
+  state: CircuitState = 'building';
+  closeError?: TpdpError;
+  private readonly options: CircuitOptions;
+  private readonly link: Link;
+  private readonly hops: HopCrypto[] = [];
+  private readonly mux: StreamMux;
+  private pending?: PendingHandshake;
+
+  constructor(options: CircuitOptions) {
+    this.options = options;
+    this.link = options.link;
+    this.circuitId = options.circuitId;
+    this.mux = new StreamMux({
+      send: (command, streamId, data) => this.sendRelay(this.hops.length - 1, command, streamId, data),
+      maxStreams: options.maxStreams ?? 256,
+    });
+  }
+
+  get streamCount(): number {
+    return this.mux.size;
+  }
+
+  /** Builds the whole path; rejects with a TpdpError (and the circuit is destroyed) on failure. */
+  async build(path: HopTarget[]): Promise<void> {
+    for (const hop of path) {
+      await this.addHop(hop);
+    }
+    this.state = 'open';
+  }
+
+  /** Opens a stream at the exit; resolves once the exit accepted it. */
+  openStream(request: BeginRequest): Promise<CircuitStream> {
+    if (this.state !== 'open') return Promise.reject(this.closeError ?? new TpdpError('PROTOCOL_ERROR', 'circuit is not open'));
+    const stream = this.mux.open(encodeBegin(request));
+    return new Promise((resolve, reject) => {
+      stream.onOpen = () => resolve(stream);
+      stream.onClose = (error) => reject(error ?? new TpdpError('DESTINATION_CONNECTION_ERROR', 'stream closed before it opened'));
+    });
+  }
+
+  /** Tears the circuit down and tells the first relay, which propagates it along the path. */
+  destroy(reason: ReasonName = 'DONE', detail?: string): void {
+    if (this.state === 'closed') return;
+    this.link.send(encodeCell(this.circuitId, CELL_COMMANDS.DESTROY, Uint8Array.of(0)));
+    this.close(new TpdpError(reason, detail ?? describeReason(reason)));
+  }
+
+  /** The link delivered a cell for this circuit. */
+  handleCell(cell: Cell): void {
+    if (this.state === 'closed') return;
+    try {
+      switch (cell.command) {
+        case CELL_COMMANDS.CREATED:
+          if (this.hops.length !== 0) throw new TpdpError('PROTOCOL_ERROR', 'CREATED after the first hop');
+          return this.completeHandshake(decodeCreated(cell.body));
+        case CELL_COMMANDS.RELAY:
+          return this.receiveRelay(cell.body);
+        case CELL_COMMANDS.DESTROY: {
+          const reason = decodeDestroy(cell.body);
+          return this.close(new TpdpError(reason, `circuit destroyed by the network: ${describeReason(reason)}`));
+        }
+        default:
+          throw new TpdpError('PROTOCOL_ERROR', `unexpected cell command ${cell.command} toward the client`);
+      }
+    } catch (err) {
+      const error = isTpdpError(err) ? err : new TpdpError('INTERNAL_ERROR', (err as Error).message);
+      this.destroy(error.code, error.message);
+    }
+  }
+
+  /** The link under the circuit closed. */
+  linkClosed(reason: ReasonName, detail: string): void {
+    this.close(new TpdpError('LINK_CLOSED', `connection to the first relay closed (${reason}: ${detail})`));
+  }
+
+  private addHop(hop: HopTarget): Promise<void> {
+    const { state, message } = clientHandshakeStart(this.options.crypto, hop.identityKey, hop.onionKey);
+    return new Promise<void>((resolve, reject) => {
+      if (this.state === 'closed') return reject(this.closeError);
+      const timer = setTimeout(() => {
+        this.destroy('TIMEOUT_ERROR', `relay ${hop.id.slice(0, 8)} did not complete the handshake within ${this.options.handshakeTimeoutMs} ms`);
+      }, this.options.handshakeTimeoutMs);
+      this.pending = { hop, state, resolve, reject, timer };
+      if (this.hops.length === 0) {
+        this.link.send(encodeCell(this.circuitId, CELL_COMMANDS.CREATE, encodeCreate(message)));
+      } else {
+        this.sendRelay(this.hops.length - 1, RELAY_COMMANDS.EXTEND, 0, encodeExtend({ url: hop.url, handshake: message }), true);
+      }
+    });
+  }
+
+  private completeHandshake(reply: Uint8Array): void {
+    const pending = this.pending;
+    if (!pending) throw new TpdpError('PROTOCOL_ERROR', 'unexpected handshake reply');
+    this.pending = undefined;
+    clearTimeout(pending.timer);
+    const keys = clientHandshakeFinish(this.options.crypto, pending.state, reply);
+    this.hops.push(new HopCrypto(this.options.crypto, keys, CELL_BODY_SIZE));
+    this.path.push(pending.hop);
+    pending.resolve();
+  }
+
+  private receiveRelay(body: Uint8Array): void {
+    for (let i = 0; i < this.hops.length; i++) {
+      this.hops[i].backward.xorInPlace(body);
+      if (!this.hops[i].backwardTags.open(body)) continue;
+      const message = decodeRelayBody(body);
+      if (message.command === RELAY_COMMANDS.EXTENDED) {
+        if (!this.pending || i !== this.hops.length - 1) throw new TpdpError('PROTOCOL_ERROR', 'unexpected EXTENDED');
+        return this.completeHandshake(decodeCreated(message.data));
+      }
+      if (i !== this.hops.length - 1 || this.state !== 'open') throw new TpdpError('PROTOCOL_ERROR', `relay command ${message.command} from a middle hop`);
+      this.mux.handle(message.command, message.streamId, message.data);
+      return;
+    }
+    throw new TpdpError('INTEGRITY_ERROR', 'a relay cell failed its integrity check');
+  }
+
+  private sendRelay(hopIndex: number, command: RelayCommand, streamId: number, data: Uint8Array, early = false): void {
+    if (this.state === 'closed') return;
+    const body = encodeRelayBody(command, streamId, data);
+    this.hops[hopIndex].forwardTags.seal(body);
+    for (let i = hopIndex; i >= 0; i--) this.hops[i].forward.xorInPlace(body);
+    this.link.send(encodeCell(this.circuitId, early ? CELL_COMMANDS.RELAY_EARLY : CELL_COMMANDS.RELAY, body));
+  }
+
+  private close(error: TpdpError): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.closeError = error;
+    if (this.pending) {
+      clearTimeout(this.pending.timer);
+      this.pending.reject(error);
+      this.pending = undefined;
+    }
+    this.mux.failAll(error);
+    this.options.onClose(this, error);
+  }
+}

@@ -1,0 +1,57 @@
+// SENDME windows, counted in DATA cells, with Tor's sizes (tor-spec §7.4): a circuit may have
+// 1000 DATA cells unacknowledged toward its edge (+100 per circuit SENDME), a stream 500 (+50 per
+// stream SENDME). Circuit SENDMEs are sent on receipt, stream SENDMEs only once the data has been
+// consumed, so a slow reader stops its sender and no relay on the path buffers without bound.
+import { TpdpError } from './errors.ts';
+
+export const CIRCUIT_WINDOW_START = 1000;
+export const CIRCUIT_WINDOW_INCREMENT = 100;
+export const STREAM_WINDOW_START = 500;
+export const STREAM_WINDOW_INCREMENT = 50;
+
+/** The sender's side: how many more DATA cells it may send. */
+export class PackageWindow {
+  private window: number;
+  private readonly start: number;
+  private readonly increment: number;
+  constructor(start: number, increment: number) {
+    this.start = start;
+    this.increment = increment;
+    this.window = start;
+  }
+  get open(): boolean {
+    return this.window > 0;
+  }
+  sent(): void {
+    this.window--;
+  }
+  /** A SENDME arrived; one that would raise the window past its start is a protocol violation. */
+  acknowledge(): void {
+    if (this.window + this.increment > this.start) throw new TpdpError('PROTOCOL_ERROR', 'unexpected SENDME (window would overflow)');
+    this.window += this.increment;
+  }
+}
+
+/** The receiver's side: counts what arrived and tells when to acknowledge. */
+export class DeliverWindow {
+  private window: number;
+  private pendingAck = 0;
+  private readonly increment: number;
+  constructor(start: number, increment: number) {
+    this.increment = increment;
+    this.window = start;
+  }
+  /** A DATA cell arrived; one past the window means the peer ignores flow control. */
+  received(): void {
+    if (this.window <= 0) throw new TpdpError('PROTOCOL_ERROR', 'peer sent DATA beyond its flow-control window');
+    this.window--;
+  }
+  /** One cell was consumed; true when a SENDME is due. */
+  consumed(): boolean {
+    this.pendingAck++;
+    if (this.pendingAck < this.increment) return false;
+    this.pendingAck -= this.increment;
+    this.window += this.increment;
+    return true;
+  }
+}

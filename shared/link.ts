@@ -1,0 +1,118 @@
+// A TPDP link: one WebSocket between two parties, carrying the cells of many circuits. Outgoing
+// cells queued in the same tick leave as one message (batching); incoming messages are checked
+// before any cell is handled, and any violation closes the whole link with a coded reason.
+import { CELL_SIZE, decodeCells, MAX_CELLS_PER_MESSAGE, type Cell } from './cell.ts';
+import { REASONS, TpdpError, type ReasonName } from './errors.ts';
+
+/** The transport under a link (a WebSocket, or an in-memory pipe in tests). */
+export interface LinkTransport {
+  send(message: Uint8Array): void;
+  close(code: number, reason: string): void;
+  readonly bufferedAmount: number;
+}
+
+export interface LinkHandlers {
+  onCell(cell: Cell): void;
+  onClose(reason: ReasonName, detail: string): void;
+}
+
+/** WebSocket close codes: 4000 + reason byte, so the far side learns why (docs/TPDP.md §3.3). */
+export const CLOSE_CODE_BASE = 4000;
+
+export class Link {
+  /** True when this side opened the link: only the opener may create circuits on it. */
+  readonly initiator: boolean;
+  readonly label: string;
+  handlers: LinkHandlers = { onCell: () => {}, onClose: () => {} };
+  private readonly transport: LinkTransport;
+  private outbox: Uint8Array[] = [];
+  private flushScheduled = false;
+  private closed = false;
+
+  constructor(transport: LinkTransport, initiator: boolean, label: string) {
+    this.transport = transport;
+    this.initiator = initiator;
+    this.label = label;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get bufferedAmount(): number {
+    return this.transport.bufferedAmount + this.outbox.length * CELL_SIZE;
+  }
+
+  send(cell: Uint8Array): void {
+    if (this.closed) return;
+    this.outbox.push(cell);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Feeds one received WebSocket message. */
+  receive(message: Uint8Array): void {
+    if (this.closed) return;
+    let cells: Cell[];
+    try {
+      cells = decodeCells(message);
+    } catch (err) {
+      this.close('PROTOCOL_ERROR', (err as Error).message);
+      return;
+    }
+    for (const cell of cells) {
+      if (this.closed) return;
+      this.handlers.onCell(cell);
+    }
+  }
+
+  /** Closes the link and tells the peer why. */
+  close(reason: ReasonName, detail: string): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    try {
+      this.transport.close(reason === 'DONE' ? 1000 : CLOSE_CODE_BASE + REASONS[reason], `${reason}: ${detail}`.slice(0, 120));
+    } catch {
+      // The transport may already be gone; the close is still reported below.
+    }
+    this.handlers.onClose(reason, detail);
+  }
+
+  /** The transport closed under us (peer close, network error). */
+  transportClosed(reason: ReasonName, detail: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.outbox = [];
+    this.handlers.onClose(reason, detail);
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || this.outbox.length === 0) return;
+    const cells = this.outbox;
+    this.outbox = [];
+    for (let i = 0; i < cells.length; i += MAX_CELLS_PER_MESSAGE) {
+      const count = Math.min(MAX_CELLS_PER_MESSAGE, cells.length - i);
+      if (count === 1) {
+        this.transport.send(cells[i]);
+        continue;
+      }
+      const message = new Uint8Array(count * CELL_SIZE);
+      for (let j = 0; j < count; j++) message.set(cells[i + j], j * CELL_SIZE);
+      this.transport.send(message);
+    }
+  }
+}
+
+export function linkCloseReason(code: number): ReasonName {
+  if (code === 1000 || code === 1001) return 'LINK_CLOSED';
+  if (code > CLOSE_CODE_BASE && code < CLOSE_CODE_BASE + 256) {
+    const name = (Object.keys(REASONS) as ReasonName[]).find((n) => REASONS[n] === code - CLOSE_CODE_BASE);
+    if (name) return name;
+  }
+  return code === 1002 || code === 1003 || code === 1009 ? 'PROTOCOL_ERROR' : 'LINK_CLOSED';
+}
+

@@ -1,0 +1,85 @@
+// An in-memory network for socket-free protocol tests: relay nodes joined by Link pairs whose
+// messages are delivered asynchronously (like a WebSocket) and copied (receivers decrypt in place).
+import { nobleCrypto } from '../../shared/crypto/noble.ts';
+import type { CryptoProvider } from '../../shared/crypto/provider.ts';
+import type { RelayKeys } from '../../shared/handshake.ts';
+import { Link } from '../../shared/link.ts';
+import { silentLog } from '../../shared/log-sink.ts';
+import { RelayNode, type RelayNodeOptions } from '../../shared/relay-node.ts';
+import type { HopTarget } from '../../shared/client/circuit.ts';
+
+export interface Tap {
+  /** Sees (and may change or drop: return null) each message from `from` toward `to`. */
+  (message: Uint8Array, from: string, to: string): Uint8Array | null;
+}
+
+export function linkPair(a: string, b: string, tap?: Tap): [Link, Link] {
+  let left: Link;
+  let right: Link;
+  const transport = (self: () => Link, peer: () => Link, from: string, to: string) => ({
+    bufferedAmount: 0,
+    send(message: Uint8Array) {
+      const copy = message.slice();
+      queueMicrotask(() => {
+        const delivered = tap ? tap(copy, from, to) : copy;
+        if (delivered) peer().receive(delivered);
+      });
+    },
+    close(code: number, reason: string) {
+      queueMicrotask(() => peer().transportClosed('LINK_CLOSED', `${code} ${reason}`));
+    },
+  });
+  left = new Link(transport(() => left, () => right, a, b), true, b);
+  right = new Link(transport(() => right, () => left, b, a), false, a);
+  return [left, right];
+}
+
+export interface MemoryRelay {
+  name: string;
+  url: string;
+  keys: RelayKeys;
+  node: RelayNode;
+  target: HopTarget;
+}
+
+export function memoryNetwork(
+  names: string[],
+  options: { crypto?: CryptoProvider; tap?: Tap; exit?: RelayNodeOptions['exit']; limits?: RelayNodeOptions['limits']; keysFor?: (name: string) => RelayKeys } = {},
+) {
+  const crypto = options.crypto ?? nobleCrypto;
+  const relays = new Map<string, MemoryRelay>();
+  for (const name of names) {
+    const keys = options.keysFor?.(name) ?? { identity: crypto.ed25519Keygen(), onion: crypto.x25519Keygen() };
+    const url = `ws://${name}.test`;
+    const node = new RelayNode({
+      crypto,
+      keys,
+      limits: options.limits,
+      log: silentLog,
+      openLink: async (target) => {
+        const peer = [...relays.values()].find((r) => r.url === target);
+        if (!peer) throw new Error(`no relay at ${target}`);
+        const [mine, theirs] = linkPair(name, peer.name, options.tap);
+        peer.node.addLink(theirs);
+        return mine;
+      },
+      checkExtend: async () => undefined,
+      exit: options.exit ?? ((stream) => stream.close('EXIT_POLICY_REFUSED')),
+    });
+    relays.set(name, {
+      name,
+      url,
+      keys,
+      node,
+      target: { id: name, url, identityKey: keys.identity.publicKey, onionKey: keys.onion.publicKey },
+    });
+  }
+  /** A client link to a relay. */
+  const connect = (name: string): Link => {
+    const relay = relays.get(name)!;
+    const [mine, theirs] = linkPair('client', name, options.tap);
+    relay.node.addLink(theirs);
+    return mine;
+  };
+  return { crypto, relays, connect };
+}
