@@ -1,0 +1,62 @@
+// `allium demo` (what `npm start` runs): a local network with the demo site, ready to use.
+import { createLogger } from '../../node/log.ts';
+import { startDemoNetwork } from '../../demo/network.ts';
+import { CliError, defineCommand, portOption, serve } from '../command.ts';
+
+const DEFAULT_BASE_PORT = 7070;
+
+export default defineCommand({
+  name: 'demo',
+  summary: 'run a whole local network: a pool, relays and the demo site',
+  help: `
+Usage: allium demo [options]
+
+Starts a pool index and relays on 127.0.0.1 (each relay's exit traffic leaves from its own
+loopback address, 127.0.0.2, 127.0.0.3, …), then prints how to use them. Ctrl-C stops it all.
+Keys are kept in $XDG_DATA_HOME/allium/demo, so the pool key stays the same across runs.
+
+Options:
+  --relays N                number of relays (default 5, at least 3)
+  --base-port P             pool on P, relays on P+1…P+N; 0 picks free ports (default ${DEFAULT_BASE_PORT})
+  --json                    print one JSON line with the pool, relays, site and demo user once ready
+  -h, --help                show this help
+`,
+  options: {
+    relays: { type: 'string' },
+    'base-port': { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run(values) {
+    const relays = values.relays === undefined ? 5 : Number(values.relays);
+    if (!Number.isInteger(relays) || relays < 3 || relays > 250) throw new CliError(`--relays must be a whole number from 3 to 250, got "${values.relays}"`, 2);
+    const basePort = portOption(values['base-port'], 'base-port', DEFAULT_BASE_PORT);
+    const log = createLogger('demo');
+    return serve(values.json === true, async () => {
+      const started = Date.now();
+      const network = await startDemoNetwork({ relays, basePort, log });
+      const pool = `--pool ${network.pool.url} --pool-key ${network.pool.poolKey}`;
+      return {
+        ready: {
+          pool: network.pool.url,
+          poolKey: network.pool.poolKey,
+          relays: network.relays.map(({ id, url, outbound }) => ({ id, url, outbound })),
+        },
+        describe: [
+          `Allium demo network ready in ${Date.now() - started} ms.`,
+          ``,
+          `  pool      ${network.pool.url}`,
+          `  pool key  ${network.pool.poolKey}`,
+          ...network.relays.map((r, i) => `  relay ${i + 1}   ${r.id.slice(0, 8)}  ${r.url}  exits from ${r.outbound}`),
+          ``,
+          `Fetch a page through a 3-hop circuit:`,
+          `  npx allium fetch ${pool} http://127.0.0.1:${new URL(network.pool.url).port}/v1/health`,
+          `Run a local SOCKS5/HTTP proxy for any program:`,
+          `  npx allium proxy ${pool}`,
+          ``,
+          `Ctrl-C stops the network.`,
+        ],
+        stop: () => network.close(),
+      };
+    });
+  },
+});

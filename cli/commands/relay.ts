@@ -1,0 +1,73 @@
+// `allium relay`: runs a relay and keeps it registered with its pools.
+import { dataFile } from '../../node/data-dir.ts';
+import { createLogger } from '../../node/log.ts';
+import { isIP } from 'node:net';
+import { startRelay } from '../../relay/relay.ts';
+import { CliError, defineCommand, portOption, serve } from '../command.ts';
+import { POOL_HELP, POOL_OPTIONS, poolRefs } from '../pool-options.ts';
+
+const DEFAULT_PORT = 9001;
+
+export default defineCommand({
+  name: 'relay',
+  summary: 'run a relay and register it with one or more pools',
+  help: `
+Usage: allium relay --pool URL --pool-key KEY [options]
+
+Runs a TPDP relay: it accepts WebSocket links, builds circuits, forwards cells and, as the last
+hop, opens TCP connections and performs HTTP requests for clients. It registers a signed
+descriptor with every pool and heartbeats until stopped (SIGINT/SIGTERM unregisters it).
+
+Options:
+${POOL_HELP}
+  --host H                  address to listen on (default 127.0.0.1; 0.0.0.0 on a server)
+  --port P                  TCP port, 0 for any free port (default ${DEFAULT_PORT})
+  --public-url URL          ws:// or wss:// URL clients reach this relay at
+                            (default ws://HOST:PORT; set it behind a proxy or NAT)
+  --key FILE                identity and onion key file, created on first run
+                            (default $XDG_DATA_HOME/allium/relay-key.json)
+  --outbound IP             source address for exit traffic and links to other relays
+  --allow-private           let the exit reach private, loopback and link-local addresses
+                            (only for local test networks)
+  --nickname NAME           a name for this relay in pool lists (letters, digits, _ and -)
+  --json                    print {"id":ID,"url":URL} on one line once listed by every pool
+  -h, --help                show this help
+`,
+  options: {
+    ...POOL_OPTIONS,
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'public-url': { type: 'string' },
+    key: { type: 'string' },
+    outbound: { type: 'string' },
+    'allow-private': { type: 'boolean' },
+    nickname: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run(values) {
+    const pools = poolRefs(values);
+    const outbound = values.outbound as string | undefined;
+    if (outbound !== undefined && isIP(outbound) === 0) throw new CliError(`--outbound must be an IP address, got "${outbound}"`, 2);
+    const publicUrl = values['public-url'] as string | undefined;
+    if (publicUrl !== undefined && !/^wss?:\/\/[^\s/]+/.test(publicUrl)) throw new CliError(`--public-url must be a ws:// or wss:// URL, got "${publicUrl}"`, 2);
+    const log = createLogger('relay');
+    return serve(values.json === true, async () => {
+      const relay = await startRelay({
+        pools,
+        keyFile: (values.key as string | undefined) ?? dataFile('relay-key.json'),
+        host: (values.host as string | undefined) ?? '127.0.0.1',
+        port: portOption(values.port, 'port', DEFAULT_PORT),
+        publicUrl,
+        outbound,
+        allowPrivate: values['allow-private'] === true,
+        nickname: values.nickname as string | undefined,
+        log,
+      });
+      return {
+        ready: { id: relay.id, url: relay.url },
+        describe: [`Relay ${relay.id} listening on ${relay.url}`, `Listed by ${pools.length} pool(s). Ctrl-C to stop.`],
+        stop: () => relay.close(),
+      };
+    });
+  },
+});

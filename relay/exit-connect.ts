@@ -1,0 +1,68 @@
+// A `connect` stream at the exit: TCP to the checked address, bytes spliced both ways with the
+// circuit's flow control (the socket is paused while the stream's windows are closed, and a cell
+// is acknowledged only once the socket has taken it).
+import { connect, type Socket } from 'node:net';
+import { isTpdpError, TpdpError } from '../shared/errors.ts';
+import type { CircuitStream } from '../shared/stream.ts';
+import type { ExitPolicy } from './exit-policy.ts';
+
+export interface ExitContext {
+  policy: ExitPolicy;
+  /** Source address of outbound connections (the relay's exit address). */
+  localAddress?: string;
+  connectTimeoutMs: number;
+}
+
+export async function openTcp(context: ExitContext, host: string, port: number): Promise<Socket> {
+  const { address, family } = await context.policy.resolve(host);
+  const localAddress = context.localAddress && (family === 6) === context.localAddress.includes(':') ? context.localAddress : undefined;
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: address, port, localAddress, noDelay: true });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new TpdpError('TIMEOUT_ERROR', `no TCP connection to ${host}:${port} within ${context.connectTimeoutMs} ms`));
+    }, context.connectTimeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new TpdpError('DESTINATION_CONNECTION_ERROR', `cannot connect to ${host}:${port}: ${err.code ?? err.message}`));
+    });
+  });
+}
+
+/** Joins a circuit stream and a socket until either side ends. */
+export function spliceSocket(stream: CircuitStream, socket: Socket): void {
+  stream.onData = (chunk) => {
+    socket.write(chunk, () => stream.consumed());
+  };
+  stream.onFinish = () => socket.end();
+  stream.onClose = () => socket.destroy();
+  stream.onWritable = () => socket.resume();
+  socket.on('data', (chunk: Buffer) => {
+    if (!stream.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length))) socket.pause();
+  });
+  socket.on('end', () => stream.finish());
+  socket.on('error', () => stream.close('DESTINATION_CONNECTION_ERROR'));
+  socket.on('close', () => {
+    if (stream.state !== 'closed') stream.finish();
+  });
+}
+
+export async function serveConnect(context: ExitContext, stream: CircuitStream, host: string, port: number): Promise<void> {
+  let socket: Socket;
+  try {
+    socket = await openTcp(context, host, port);
+  } catch (err) {
+    stream.close(isTpdpError(err) ? err.code : 'DESTINATION_CONNECTION_ERROR', (err as Error).message);
+    return;
+  }
+  if (stream.state === 'closed') {
+    socket.destroy();
+    return;
+  }
+  spliceSocket(stream, socket);
+  stream.accept();
+}

@@ -1,0 +1,121 @@
+// A `fetch` stream at the exit (docs/TPDP.md §6.2): read the request head, check the URL and the
+// policy, perform the request over a fresh connection (never shared between circuits, so a
+// destination cannot link two circuits by their connection), stream the response back.
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { decodeRequestHead, encodeResponseHead, HeadCollector, type RequestHead } from '../shared/fetch-codec.ts';
+import { isTpdpError, TpdpError } from '../shared/errors.ts';
+import type { CircuitStream } from '../shared/stream.ts';
+import type { ExitContext } from './exit-connect.ts';
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'http2-settings']);
+const REFUSED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+const RESPONSE_TIMEOUT_MS = 30_000;
+
+function forwardable(headers: [string, string][]): [string, string][] {
+  const listed = new Set(
+    headers.filter(([n]) => n.toLowerCase() === 'connection').flatMap(([, v]) => v.split(',').map((s) => s.trim().toLowerCase())),
+  );
+  return headers.filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase()) && !listed.has(name.toLowerCase()));
+}
+
+function checkedUrl(head: RequestHead): URL {
+  let url: URL;
+  try {
+    url = new URL(head.url);
+  } catch {
+    throw new TpdpError('PROTOCOL_ERROR', 'fetch URL does not parse');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TpdpError('EXIT_POLICY_REFUSED', `the exit only fetches http: and https: URLs, not ${url.protocol}`);
+  if (REFUSED_METHODS.has(head.method.toUpperCase())) throw new TpdpError('EXIT_POLICY_REFUSED', `method ${head.method} is not carried by fetch streams`);
+  return url;
+}
+
+/** A lookup that only ever answers the address the policy checked. */
+function policyLookup(context: ExitContext): LookupFunction {
+  return (hostname, options, callback) => {
+    context.policy.resolve(hostname).then(
+      ({ address, family }) => {
+        if ((options as { all?: boolean }).all) (callback as any)(null, [{ address, family }]);
+        else callback(null, address, family);
+      },
+      (err) => callback(err, '', 4),
+    );
+  };
+}
+
+export function serveFetch(context: ExitContext, stream: CircuitStream): void {
+  const collector = new HeadCollector();
+  let request: http.ClientRequest | undefined;
+  let answered = false;
+  const fail = (err: unknown) => {
+    const code = isTpdpError(err) ? err.code : 'DESTINATION_CONNECTION_ERROR';
+    request?.destroy();
+    stream.close(code, (err as Error).message);
+  };
+
+  stream.onData = (chunk) => {
+    if (request) {
+      request.write(chunk, () => stream.consumed());
+      return;
+    }
+    let complete;
+    try {
+      complete = collector.push(chunk);
+      stream.consumed();
+      if (!complete) return;
+      request = start(decodeRequestHead(complete.head));
+    } catch (err) {
+      return fail(err);
+    }
+    if (complete.rest.length > 0) request.write(complete.rest);
+  };
+  stream.onFinish = () => {
+    if (request) request.end();
+    else fail(new TpdpError('PROTOCOL_ERROR', 'fetch stream finished before a complete request head'));
+  };
+  stream.onClose = () => request?.destroy();
+
+  const start = (head: RequestHead): http.ClientRequest => {
+    const url = checkedUrl(head);
+    const lib = url.protocol === 'https:' ? https : http;
+    const req = lib.request({
+      protocol: url.protocol,
+      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port || undefined,
+      path: url.pathname + url.search,
+      method: head.method,
+      // Raw pairs keep the client's header order and case; Node adds no Host to raw headers.
+      headers: [['host', url.host], ...forwardable(head.headers)].flat() as unknown as http.OutgoingHttpHeaders,
+      lookup: policyLookup(context),
+      localAddress: context.localAddress,
+      agent: false,
+      timeout: RESPONSE_TIMEOUT_MS,
+    });
+    req.on('timeout', () => req.destroy(new TpdpError('TIMEOUT_ERROR', `no response from ${url.host} within ${RESPONSE_TIMEOUT_MS} ms`)));
+    req.on('error', (err) => {
+      if (answered) stream.close('DESTINATION_CONNECTION_ERROR', err.message);
+      else fail(isTpdpError(err) ? err : new TpdpError('DESTINATION_CONNECTION_ERROR', `request to ${url.host} failed: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+    });
+    req.on('response', (res) => {
+      answered = true;
+      const raw = res.rawHeaders;
+      const headers: [string, string][] = [];
+      for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i], raw[i + 1]]);
+      try {
+        stream.write(encodeResponseHead({ status: res.statusCode ?? 502, statusText: (res.statusMessage ?? '').slice(0, 255), headers: forwardable(headers) }));
+      } catch (err) {
+        return fail(err);
+      }
+      stream.onWritable = () => res.resume();
+      res.on('data', (chunk: Buffer) => {
+        if (!stream.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length))) res.pause();
+      });
+      res.on('end', () => stream.finish());
+      res.on('error', () => stream.close('DESTINATION_CONNECTION_ERROR'));
+    });
+    return req;
+  };
+  stream.accept();
+}

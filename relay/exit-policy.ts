@@ -1,0 +1,65 @@
+// The exit policy (docs/TPDP.md §7): by default an exit refuses private, loopback, link-local,
+// multicast and reserved destinations. It is checked on the addresses DNS returned, and the exit
+// then connects to exactly the address it checked, so no spelling (decimal, octal, hex, IPv6,
+// IPv4-mapped) and no DNS answer that changes between check and connect gets through.
+import { lookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
+import { TpdpError } from '../shared/errors.ts';
+
+const FORBIDDEN = new BlockList();
+for (const [net, prefix] of [
+  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
+  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15],
+  ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
+] as const) FORBIDDEN.addSubnet(net, prefix, 'ipv4');
+for (const [net, prefix] of [
+  ['::', 128], ['::1', 128], ['fe80::', 10], ['fc00::', 7], ['ff00::', 8], ['100::', 64], ['2001:db8::', 32], ['fec0::', 10],
+] as const) FORBIDDEN.addSubnet(net, prefix, 'ipv6');
+
+/** The IPv4 address embedded in an IPv4-mapped, -compatible or NAT64 IPv6 address. */
+function embeddedIPv4(address: string): string | undefined {
+  const m = /^(?:::ffff:(?:0:)?|::|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (m) return m[1];
+  const hex = /^(?:::ffff:(?:0:)?|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
+  if (!hex) return undefined;
+  const hi = parseInt(hex[1], 16);
+  const lo = parseInt(hex[2], 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
+export function isForbiddenAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 4) return FORBIDDEN.check(address, 'ipv4');
+  if (family !== 6) return true;
+  const v4 = embeddedIPv4(address);
+  if (v4 !== undefined) return FORBIDDEN.check(v4, 'ipv4');
+  return FORBIDDEN.check(address, 'ipv6');
+}
+
+export interface ExitPolicy {
+  allowPrivate: boolean;
+  /** Resolves a destination to the one address the exit may connect to, or throws a TpdpError. */
+  resolve(host: string): Promise<{ address: string; family: 4 | 6 }>;
+}
+
+export function createExitPolicy(allowPrivate: boolean, resolver: typeof lookup = lookup): ExitPolicy {
+  return {
+    allowPrivate,
+    async resolve(host) {
+      const bare = host.replace(/^\[(.*)\]$/, '$1');
+      let answers: { address: string; family: number }[];
+      try {
+        answers = await resolver(bare, { all: true, verbatim: true });
+      } catch (err) {
+        throw new TpdpError('DESTINATION_RESOLVE_ERROR', `cannot resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+      if (answers.length === 0) throw new TpdpError('DESTINATION_RESOLVE_ERROR', `no address for ${host}`);
+      // One forbidden answer refuses the name: a mixed answer is how rebinding attacks start.
+      if (!allowPrivate && answers.some((a) => isForbiddenAddress(a.address))) {
+        throw new TpdpError('EXIT_POLICY_REFUSED', `${host} resolves to a private, loopback or reserved address`);
+      }
+      const chosen = answers[0];
+      return { address: chosen.address, family: chosen.family === 6 ? 6 : 4 };
+    },
+  };
+}

@@ -1,0 +1,129 @@
+// `allium relay` as a library: a TPDP relay on a WebSocket port, registered with its pools.
+// Wires the I/O-free RelayNode (shared/relay-node.ts) to `ws`, node:crypto, the exit and the pools.
+import { toBase64Url } from '../shared/bytes.ts';
+import { fetchDirectory, type DirectoryRelay, type PoolRef } from '../shared/directory.ts';
+import { relayIdOf } from '../shared/descriptor.ts';
+import { RelayNode, type RelayLimits } from '../shared/relay-node.ts';
+import { openWebSocketLink } from '../shared/websocket-link.ts';
+import { nodeCrypto } from '../node/crypto.ts';
+import { loadOrCreateKeys } from '../node/key-file.ts';
+import type { Logger } from '../node/log.ts';
+import { nodeWebSocketFactory } from '../node/websocket.ts';
+import { createExit } from './exit.ts';
+import { createExitPolicy } from './exit-policy.ts';
+import { joinPools } from './pool-client.ts';
+import { startLinkServer } from './ws-server.ts';
+
+export interface RelayOptions {
+  pools: PoolRef[];
+  keyFile: string;
+  host: string;
+  port: number;
+  /** URL published in the descriptor; default ws://host:port. */
+  publicUrl?: string;
+  /** Source address of outbound connections (exit traffic and links to other relays). */
+  outbound?: string;
+  allowPrivate: boolean;
+  nickname?: string;
+  limits?: Partial<RelayLimits>;
+  log: Logger;
+}
+
+export interface RunningRelay {
+  id: string;
+  url: string;
+  node: RelayNode;
+  close(): Promise<void>;
+}
+
+const DIRECTORY_REFRESH_MS = 60_000;
+const DIRECTORY_MISS_REFRESH_MS = 2_000;
+
+/**
+ * Extends go only to relays our pools list under that URL with that identity key: a client
+ * cannot use a relay to open WebSockets to arbitrary addresses (Tor: only extend to known relays).
+ */
+function extendPolicy(pools: PoolRef[], log: Logger) {
+  let relays: DirectoryRelay[] = [];
+  let fetchedAt = 0;
+  let pending: Promise<void> | undefined;
+  const refresh = () =>
+    (pending ??= fetchDirectory(pools, { fetch, crypto: nodeCrypto })
+      .then(
+        (result) => {
+          relays = result.relays;
+          fetchedAt = Date.now();
+        },
+        (err) => log.warn('cannot refresh relay list for extend checks', { error: (err as Error).message }),
+      )
+      .finally(() => (pending = undefined)));
+  const listed = (url: string, key: string) => relays.some((r) => r.url === url && r.identityKey === key);
+  return async (url: string, identityKey: Uint8Array): Promise<string | undefined> => {
+    const key = toBase64Url(identityKey);
+    if (Date.now() - fetchedAt > DIRECTORY_REFRESH_MS) await refresh();
+    if (!listed(url, key) && Date.now() - fetchedAt > DIRECTORY_MISS_REFRESH_MS) await refresh();
+    return listed(url, key) ? undefined : `no pool lists a relay at ${url} with that identity`;
+  };
+}
+
+export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
+  const { log } = options;
+  const keys = loadOrCreateKeys(options.keyFile, { identity: 'ed25519', onion: 'x25519' }, nodeCrypto);
+  const id = relayIdOf(keys.identity.publicKey, nodeCrypto);
+  const handshakeTimeoutMs = options.limits?.handshakeTimeoutMs ?? 10_000;
+  const outboundSockets = nodeWebSocketFactory({ localAddress: options.outbound, handshakeTimeoutMs });
+  const node = new RelayNode({
+    crypto: nodeCrypto,
+    keys,
+    limits: options.limits,
+    log: log.child('circuits'),
+    openLink: (url) => openWebSocketLink(outboundSockets, url, handshakeTimeoutMs),
+    checkExtend: extendPolicy(options.pools, log),
+    exit: createExit({ policy: createExitPolicy(options.allowPrivate), localAddress: options.outbound, connectTimeoutMs: handshakeTimeoutMs }, log.child('exit')),
+  });
+  const server = await startLinkServer({
+    host: options.host,
+    port: options.port,
+    handshakeTimeoutMs,
+    maxConnections: 10_000,
+    onLink: (link) => node.addLink(link),
+    onRequest: (req, res) => {
+      if (req.url !== '/health') return false;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id, ...node.stats() }));
+      return true;
+    },
+  });
+  const url = options.publicUrl ?? `ws://${options.host.includes(':') ? `[${options.host}]` : options.host}:${server.port}`;
+  const membership = joinPools({
+    pools: options.pools,
+    identity: keys.identity,
+    crypto: nodeCrypto,
+    log: log.child('pools'),
+    descriptorFields: {
+      onionKey: toBase64Url(keys.onion.publicKey),
+      url,
+      outbound: options.outbound ? [options.outbound] : [],
+      exit: { allowPrivate: options.allowPrivate },
+      ...(options.nickname ? { nickname: options.nickname } : {}),
+    },
+  });
+  log.info('relay listening', { id, url, allowPrivate: options.allowPrivate });
+  try {
+    await membership.waitListed();
+  } catch (err) {
+    await membership.stop();
+    await server.close();
+    throw err;
+  }
+  return {
+    id,
+    url,
+    node,
+    async close() {
+      node.shutdown();
+      await membership.stop();
+      await server.close();
+    },
+  };
+}
