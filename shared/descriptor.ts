@@ -12,8 +12,8 @@ import {
 } from './crypto/provider.ts';
 
 export const DESCRIPTOR_DOMAIN = 'allium-descriptor-v1\n';
-export const HEARTBEAT_DOMAIN = 'allium-heartbeat-v1\n';
-export const UNREGISTER_DOMAIN = 'allium-unregister-v1\n';
+const HEARTBEAT_DOMAIN = 'allium-heartbeat-v1\n';
+const UNREGISTER_DOMAIN = 'allium-unregister-v1\n';
 
 export type RelayDescriptor = {
   version: 1;
@@ -53,7 +53,7 @@ export class SignatureError extends Error {
   }
 }
 
-export const MAX_DESCRIPTOR_CHARS = 4096;
+const MAX_DESCRIPTOR_CHARS = 4096;
 const MAX_STATEMENT_CHARS = 512;
 const MAX_URL_CHARS = 512;
 const MAX_OUTBOUND = 8;

@@ -14,10 +14,10 @@ import {
 
 export const RELAY_LIST_DOMAIN = 'allium-relay-list-v1\n';
 /** A list older than this is refused: the pool re-signs every few seconds, so only a replay is this old. */
-export const LIST_MAX_AGE_MS = 10 * 60_000;
+const LIST_MAX_AGE_MS = 10 * 60_000;
 /** Tolerated clock skew between pool and client. */
-export const LIST_MAX_FUTURE_MS = 60_000;
-/** Enough for the pool's default cap of 10 000 relays (about 0.8 KiB each on the wire). */
+const LIST_MAX_FUTURE_MS = 60_000;
+/** Room for the pool's default cap of 10 000 relays: about 0.65 KiB each on the wire, 1.6 KiB at most. */
 export const MAX_LIST_CHARS = 16 * 1024 * 1024;
 
 export type RelayList = { version: 1; poolKey: string; published: number; relays: SignedDescriptor[] };
