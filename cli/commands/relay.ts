@@ -3,7 +3,7 @@ import { dataFile } from '../../node/data-dir.ts';
 import { createLogger } from '../../node/log.ts';
 import { isIP } from 'node:net';
 import { startRelay } from '../../relay/relay.ts';
-import { CliError, defineCommand, portOption, serve } from '../command.ts';
+import { CliError, defineCommand, portOption, secondsOption, serve } from '../command.ts';
 import { POOL_HELP, POOL_OPTIONS, poolRefs } from '../pool-options.ts';
 
 const DEFAULT_PORT = 9001;
@@ -30,6 +30,7 @@ ${POOL_HELP}
   --allow-private           let the exit reach private, loopback and link-local addresses
                             (only for local test networks)
   --nickname NAME           a name for this relay in pool lists (letters, digits, _ and -)
+  --handshake-timeout S     bound on link and circuit handshakes, in seconds (default 10)
   --json                    print {"id":ID,"url":URL} on one line once listed by every pool
   -h, --help                show this help
 `,
@@ -42,6 +43,7 @@ ${POOL_HELP}
     outbound: { type: 'string' },
     'allow-private': { type: 'boolean' },
     nickname: { type: 'string' },
+    'handshake-timeout': { type: 'string' },
     json: { type: 'boolean' },
   },
   async run(values) {
@@ -61,6 +63,7 @@ ${POOL_HELP}
         outbound,
         allowPrivate: values['allow-private'] === true,
         nickname: values.nickname as string | undefined,
+        limits: { handshakeTimeoutMs: secondsOption(values['handshake-timeout'], 'handshake-timeout', 10_000) },
         log,
       });
       return {

@@ -1,12 +1,11 @@
 // Circuits by isolation key (docs/TPDP.md §8): streams with the same key share a circuit, streams
 // with different keys never do. A circuit takes new streams for 10 minutes after its first use
 // (Tor's MaxCircuitDirtiness), is rebuilt when it fails, and builds are retried on fresh paths.
-import { fromBase64Url } from '../bytes.ts';
 import type { CryptoProvider } from '../crypto/provider.ts';
 import type { DirectoryRelay } from '../directory.ts';
 import { isTpdpError, TpdpError } from '../errors.ts';
 import type { LogSink } from '../log-sink.ts';
-import { ClientCircuit } from './circuit.ts';
+import { ClientCircuit, hopTargetOf } from './circuit.ts';
 import type { LinkPool } from './link-pool.ts';
 import { choosePath, type PathRequirements } from './path.ts';
 
@@ -169,9 +168,8 @@ export class CircuitManager {
       this.options.onEvent({ isolationKey, phase: 'failed', relays: path, error: errorInfo(err) });
       throw err;
     }
-    const hops = path.map((relay) => ({ ...relay, identityKey: fromBase64Url(relay.identityKey), onionKey: fromBase64Url(relay.onionKey) }));
     try {
-      await circuit.build(hops);
+      await circuit.build(path.map(hopTargetOf));
     } catch (err) {
       // The first hop that did not answer is the one to avoid.
       const failed = path[circuit.path.length];

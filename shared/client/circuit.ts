@@ -2,6 +2,8 @@
 // first relay, then EXTEND through the last one built), wraps and unwraps the onion layers, checks
 // every backward cell's tag, and hands stream messages from the last hop to its StreamMux.
 import type { BeginRequest } from '../begin.ts';
+import { fromBase64Url } from '../bytes.ts';
+import type { RelayDescriptor } from '../descriptor.ts';
 import { encodeBegin } from '../begin.ts';
 import { CELL_BODY_SIZE, CELL_COMMANDS, encodeCell, type Cell } from '../cell.ts';
 import { decodeCreated, decodeDestroy, encodeCreate, encodeExtend } from '../control-cells.ts';
@@ -20,6 +22,11 @@ export interface HopTarget {
   url: string;
   identityKey: Uint8Array;
   onionKey: Uint8Array;
+}
+
+/** The handshake inputs of a relay from its (verified) descriptor. */
+export function hopTargetOf(relay: Pick<RelayDescriptor, 'id' | 'url' | 'identityKey' | 'onionKey'>): HopTarget {
+  return { id: relay.id, url: relay.url, identityKey: fromBase64Url(relay.identityKey), onionKey: fromBase64Url(relay.onionKey) };
 }
 
 export type CircuitState = 'building' | 'open' | 'closed';

@@ -1,0 +1,125 @@
+// Runs `allium` commands as real child processes (as operators and users run them) and waits
+// for their --json ready line.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+const CLI = join(ROOT, 'cli', 'allium.ts');
+
+export interface Service<Ready> {
+  ready: Ready;
+  process: ChildProcess;
+  stderr: () => string;
+  /** Sends a signal and resolves with the exit code once the process is gone. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function tempDir(prefix = 'allium-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function startService<Ready>(args: string[], timeoutMs = 15_000, env: NodeJS.ProcessEnv = {}): Promise<Service<Ready>> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`allium ${args[0]} not ready within ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    const earlyExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`allium ${args[0]} exited with ${code} before it was ready\n${stderr}`));
+    };
+    child.once('exit', earlyExit);
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      child.off('exit', earlyExit);
+      let ready: Ready;
+      try {
+        ready = JSON.parse(line) as Ready;
+      } catch {
+        return reject(new Error(`allium ${args[0]} printed a ready line that is not JSON: ${line}`));
+      }
+      resolve({
+        ready,
+        process: child,
+        stderr: () => stderr,
+        stop(signal = 'SIGTERM') {
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          return exited;
+        },
+      });
+    });
+  });
+}
+
+/** Runs a command to completion. */
+export function runCli(args: string[], input?: string, timeoutMs = 30_000): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => out.push(d));
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdin.end(input ?? '');
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`allium ${args[0]} did not finish within ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out), stderr });
+    });
+  });
+}
+
+/** Resident memory of a process in bytes (Linux). */
+export async function residentBytes(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+export interface PoolReady {
+  pool: string;
+  poolKey: string;
+}
+export interface RelayReady {
+  id: string;
+  url: string;
+}
+
+/** A pool and N relays, each its own process, with timings short enough for tests. */
+export async function startTestNetwork(options: { relays: number; allowPrivate?: boolean; relayArgs?: string[] }) {
+  const dir = tempDir();
+  const pool = await startService<PoolReady>(['pool', '--json', '--port', '0', '--key', join(dir, 'pool.json'), '--heartbeat-period', '0.3', '--deprecation-delay', '1', '--gc-interval', '0.5']);
+  const relays = await Promise.all(
+    Array.from({ length: options.relays }, (_, i) => startRelayProcess(pool.ready, dir, i, options.allowPrivate ?? true, options.relayArgs ?? [])),
+  );
+  return {
+    dir,
+    pool,
+    relays,
+    poolArgs: ['--pool', pool.ready.pool, '--pool-key', pool.ready.poolKey],
+    poolRef: { url: pool.ready.pool, key: pool.ready.poolKey },
+    async stop() {
+      await Promise.all(relays.map((r) => r.stop()));
+      await pool.stop();
+    },
+  };
+}
+
+export async function startRelayProcess(pool: PoolReady, dir: string, index: number, allowPrivate: boolean, extra: string[] = []) {
+  const outbound = `127.0.0.${index + 2}`;
+  const args = ['relay', '--json', '--port', '0', '--pool', pool.pool, '--pool-key', pool.poolKey, '--key', join(dir, `relay-${index}.json`), '--outbound', outbound, ...extra];
+  if (allowPrivate) args.push('--allow-private');
+  const service = await startService<RelayReady>(args);
+  return Object.assign(service, { outbound });
+}
