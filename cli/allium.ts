@@ -8,6 +8,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   relay: { summary: 'run a relay and register it with one or more pools', load: () => import('./commands/relay.ts') },
   proxy: { summary: 'run a local SOCKS5 and HTTP proxy that carries traffic over circuits', load: () => import('./commands/proxy.ts') },
   fetch: { summary: 'fetch a URL through a circuit and write the body to stdout', load: () => import('./commands/fetch.ts') },
+  site: { summary: 'run the authentication server and demo site, or add a user to it', load: () => import('./commands/site.ts') },
   demo: { summary: 'run a whole local network: a pool, relays and the demo site', load: () => import('./commands/demo.ts') },
 };
 

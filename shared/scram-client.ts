@@ -134,7 +134,7 @@ async function exchange(options: ScramLoginOptions, first: ClientFirst): Promise
   const url = new URL(options.path ?? '/secret', options.siteUrl).href;
   // Cookies are left out until the last request: an existing session would skip the exchange,
   // and with it the server's proof.
-  const request = (authorization: string | undefined, credentials: RequestCredentials) =>
+  const request = (authorization: string | undefined, credentials: RequestInit['credentials']) =>
     options.fetch(url, { headers: authorization ? { authorization } : {}, credentials, cache: 'no-store', redirect: 'error' });
 
   const initial = await request(undefined, 'omit');

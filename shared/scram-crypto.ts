@@ -11,21 +11,34 @@ export interface ScramCrypto {
   randomBytes(length: number): Uint8Array;
 }
 
-/** ScramCrypto on WebCrypto: `webCryptoScram(globalThis.crypto)` in Node ≥ 20 and in browsers. */
-export function webCryptoScram(webCrypto: Crypto): ScramCrypto {
+/**
+ * The part of WebCrypto used here, typed structurally: shared/ sees neither the DOM nor Node's
+ * types, and both runtimes' `crypto` objects fit.
+ */
+export interface WebCrypto<Key> {
+  subtle: {
+    importKey(format: 'raw', key: Uint8Array, algorithm: string | { name: string; hash: string }, extractable: false, usages: ('deriveBits' | 'sign')[]): Promise<Key>;
+    deriveBits(algorithm: { name: 'PBKDF2'; hash: 'SHA-256'; salt: Uint8Array; iterations: number }, key: Key, length: number): Promise<ArrayBuffer>;
+    sign(algorithm: 'HMAC', key: Key, data: Uint8Array): Promise<ArrayBuffer>;
+    digest(algorithm: 'SHA-256', data: Uint8Array): Promise<ArrayBuffer>;
+  };
+  getRandomValues<T extends Uint8Array>(array: T): T;
+}
+
+/** ScramCrypto on WebCrypto: `webCryptoScram(crypto)` in Node, browsers and service workers. */
+export function webCryptoScram<Key>(webCrypto: WebCrypto<Key>): ScramCrypto {
   const subtle = webCrypto.subtle;
   return {
     async pbkdf2Sha256(password, salt, iterations) {
-      const key = await subtle.importKey('raw', password as BufferSource, 'PBKDF2', false, ['deriveBits']);
-      const bits = await subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: salt as BufferSource, iterations }, key, 256);
-      return new Uint8Array(bits);
+      const key = await subtle.importKey('raw', password, 'PBKDF2', false, ['deriveBits']);
+      return new Uint8Array(await subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt, iterations }, key, 256));
     },
     async hmacSha256(key, data) {
-      const hmacKey = await subtle.importKey('raw', key as BufferSource, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-      return new Uint8Array(await subtle.sign('HMAC', hmacKey, data as BufferSource));
+      const hmacKey = await subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+      return new Uint8Array(await subtle.sign('HMAC', hmacKey, data));
     },
     async sha256(data) {
-      return new Uint8Array(await subtle.digest('SHA-256', data as BufferSource));
+      return new Uint8Array(await subtle.digest('SHA-256', data));
     },
     randomBytes(length) {
       return webCrypto.getRandomValues(new Uint8Array(length));
