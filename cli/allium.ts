@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   proxy: { summary: 'run a local SOCKS5 and HTTP proxy that carries traffic over circuits', load: () => import('./commands/proxy.ts') },
   fetch: { summary: 'fetch a URL through a circuit and write the body to stdout', load: () => import('./commands/fetch.ts') },
   site: { summary: 'run the authentication server and demo site, or add a user to it', load: () => import('./commands/site.ts') },
+  login: { summary: 'log in to a site with SCRAM-SHA-256 through a circuit and print its secret', load: () => import('./commands/login.ts') },
   demo: { summary: 'run a whole local network: a pool, relays and the demo site', load: () => import('./commands/demo.ts') },
 };
 

@@ -11,10 +11,11 @@ export const POOL_OPTIONS = {
 export const POOL_HELP = `  --pool URL                pool index to take relays from (repeatable)
   --pool-key KEY            the pool's public key, pinned (one per --pool, same order)`;
 
-export function poolRefs(values: Record<string, unknown>): PoolRef[] {
+/** The pools given on the command line; at least one unless `optional`. */
+export function poolRefs(values: Record<string, unknown>, optional = false): PoolRef[] {
   const urls = (values.pool as string[] | undefined) ?? [];
   const keys = (values['pool-key'] as string[] | undefined) ?? [];
-  if (urls.length === 0) throw new CliError('--pool URL and --pool-key KEY are required (run `allium demo` for a local network)', 2);
+  if (urls.length === 0 && !optional) throw new CliError('--pool URL and --pool-key KEY are required (run `allium demo` for a local network)', 2);
   if (urls.length !== keys.length) throw new CliError(`give one --pool-key per --pool (got ${urls.length} pools and ${keys.length} keys)`, 2);
   return urls.map((url, i) => {
     try {

@@ -104,7 +104,7 @@ export function serveFetch(context: ExitContext, stream: CircuitStream): void {
       const headers: [string, string][] = [];
       for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i], raw[i + 1]]);
       try {
-        stream.write(encodeResponseHead({ status: res.statusCode ?? 502, statusText: (res.statusMessage ?? '').slice(0, 255), headers: forwardable(headers) }));
+        stream.write(encodeResponseHead({ status: res.statusCode ?? 502, statusText: (res.statusMessage ?? '').replace(/[^\t\x20-\x7e]/g, '?').slice(0, 255), headers: forwardable(headers) }));
       } catch (err) {
         return fail(err);
       }

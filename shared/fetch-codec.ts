@@ -24,6 +24,8 @@ export interface ResponseHead {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Field values: visible ASCII, obs-text, space and tab; never CR or LF (no header injection).
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+// A reason phrase crosses as printable ASCII only: it must fit a Response's ByteString statusText.
+const REASON_PHRASE = /^[\t\x20-\x7e]*$/;
 
 class Writer {
   private parts: Uint8Array[] = [];
@@ -150,6 +152,7 @@ export function decodeRequestHead(bytes: Uint8Array): RequestHead {
 }
 
 export function encodeResponseHead(head: ResponseHead): Uint8Array {
+  if (!REASON_PHRASE.test(head.statusText)) throw new TpdpError('PROTOCOL_ERROR', 'invalid status text');
   const w = new Writer();
   w.u8(FETCH_CODEC_VERSION);
   w.u16(head.status);
@@ -165,6 +168,7 @@ export function decodeResponseHead(bytes: Uint8Array): ResponseHead {
   // Informational answers stay at the exit: only a final response crosses the circuit.
   if (status < 200 || status > 599) throw new TpdpError('PROTOCOL_ERROR', `invalid status ${status}`);
   const statusText = r.string8();
+  if (!REASON_PHRASE.test(statusText)) throw new TpdpError('PROTOCOL_ERROR', 'invalid status text');
   const headers = r.headers();
   r.end();
   return { status, statusText, headers };

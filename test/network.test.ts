@@ -15,7 +15,14 @@ import { LINK_SUBPROTOCOL } from '../shared/cell.ts';
 import { createNodeClient } from '../node/client.ts';
 import { nodeCrypto } from '../node/crypto.ts';
 import { nodeWebSocketFactory } from '../node/websocket.ts';
-import { residentBytes, runCli, startRelayProcess, startTestNetwork } from './support/processes.ts';
+import { execFile } from 'node:child_process';
+import { residentBytes, runCli, startRelayProcess, startService, startTestNetwork } from './support/processes.ts';
+
+function run(command: string, args: string[]): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    execFile(command, args, { encoding: 'buffer', timeout: 20_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${command} failed: ${stderr}`)) : resolve(stdout))),
+  );
+}
 
 type Network = Awaited<ReturnType<typeof startTestNetwork>>;
 
@@ -115,6 +122,27 @@ describe('a network of separate relay processes', () => {
       expect(server.peers).toHaveLength(1);
       expect(outbound.has(server.peers[0])).toBe(true);
     } finally {
+      await server.close();
+    }
+  });
+
+  it('`allium proxy` carries curl over SOCKS5 (names resolved by the exit), HTTP and CONNECT', async () => {
+    const page = Buffer.from(nodeCrypto.randomBytes(30_000));
+    const server = await recordingServer(page);
+    const proxy = await startService<{ socks: string; http: string }>(['proxy', '--json', '--socks', '0', '--http', '0', ...network.poolArgs]);
+    try {
+      const port = new URL(server.url).port;
+      // localhost is resolved by the exit, never by curl (--socks5-hostname).
+      const viaSocks = await run('curl', ['-sS', '--fail', '--socks5-hostname', proxy.ready.socks, `http://localhost:${port}/socks`]);
+      expect(sha256(viaSocks)).toBe(sha256(page));
+      const viaHttp = await run('curl', ['-sS', '--fail', '-x', `http://${proxy.ready.http}`, `http://127.0.0.1:${port}/http`]);
+      expect(sha256(viaHttp)).toBe(sha256(page));
+      const viaConnect = await run('curl', ['-sS', '--fail', '-p', '-x', `http://${proxy.ready.http}`, `http://127.0.0.1:${port}/tunnel`]);
+      expect(sha256(viaConnect)).toBe(sha256(page));
+      expect(server.peers).toHaveLength(3);
+      for (const peer of server.peers) expect(outbound.has(peer)).toBe(true);
+    } finally {
+      await proxy.stop();
       await server.close();
     }
   });

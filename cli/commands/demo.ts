@@ -11,13 +11,15 @@ export default defineCommand({
   help: `
 Usage: allium demo [options]
 
-Starts a pool index and relays on 127.0.0.1 (each relay's exit traffic leaves from its own
-loopback address, 127.0.0.2, 127.0.0.3, …), then prints how to use them. Ctrl-C stops it all.
+Starts a pool index, relays and the demo site on 127.0.0.1 (each relay's exit traffic leaves
+from its own loopback address, 127.0.0.2, 127.0.0.3, …), seeds the site with a demo account,
+then prints how to use them. Ctrl-C stops it all.
 Keys are kept in $XDG_DATA_HOME/allium/demo, so the pool key stays the same across runs.
 
 Options:
   --relays N                number of relays (default 5, at least 3)
-  --base-port P             pool on P, relays on P+1…P+N; 0 picks free ports (default ${DEFAULT_BASE_PORT})
+  --base-port P             pool on P, relays on P+1…P+N, site on P+N+1; 0 picks free ports
+                            (default ${DEFAULT_BASE_PORT})
   --json                    print one JSON line with the pool, relays, site and demo user once ready
   -h, --help                show this help
 `,
@@ -40,6 +42,8 @@ Options:
           pool: network.pool.url,
           poolKey: network.pool.poolKey,
           relays: network.relays.map(({ id, url, outbound }) => ({ id, url, outbound })),
+          site: network.site.url,
+          user: network.user,
         },
         describe: [
           `Allium demo network ready in ${Date.now() - started} ms.`,
@@ -47,9 +51,12 @@ Options:
           `  pool      ${network.pool.url}`,
           `  pool key  ${network.pool.poolKey}`,
           ...network.relays.map((r, i) => `  relay ${i + 1}   ${r.id.slice(0, 8)}  ${r.url}  exits from ${r.outbound}`),
+          `  site      ${network.site.url}   (user "${network.user.name}", password "${network.user.password}")`,
           ``,
-          `Fetch a page through a 3-hop circuit:`,
-          `  npx allium fetch ${pool} http://127.0.0.1:${new URL(network.pool.url).port}/v1/health`,
+          `Fetch the demo site through a 3-hop circuit (it tells you it saw an Allium exit):`,
+          `  npx allium fetch ${pool} ${network.site.url}/`,
+          `Log in through the circuit (SCRAM-SHA-256: the password never leaves your machine):`,
+          `  echo '${network.user.password}' | npx allium login ${pool} --site ${network.site.url} --user ${network.user.name}`,
           `Run a local SOCKS5/HTTP proxy for any program:`,
           `  npx allium proxy ${pool}`,
           ``,

@@ -1,9 +1,9 @@
 // `allium site`: runs the authentication server and demo site; `allium site add-user` creates an
 // account. The database defaults to a per-user data directory so accounts survive restarts.
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { nodeCrypto } from '../../node/crypto.ts';
+import { dataFile } from '../../node/data-dir.ts';
+import { POOL_OPTIONS, poolRefs } from '../pool-options.ts';
 import { MIN_ITERATIONS } from '../../shared/scram-crypto.ts';
 import { DEFAULT_MAX_ITERATIONS } from '../../shared/scram-client.ts';
 import { poolExitAddresses } from '../../site/exit-addresses.ts';
@@ -16,10 +16,7 @@ const DEFAULT_HOST = '127.0.0.1';
 /** Longer input on stdin is refused rather than buffered without bound. */
 const MAX_PASSWORD_LENGTH = 1024;
 
-function defaultDb(): string {
-  const dataHome = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
-  return join(dataHome, 'allium', 'site.db');
-}
+const defaultDb = () => dataFile('site.db');
 
 function iterationsOption(value: unknown): number {
   if (value === undefined) return DEFAULT_ITERATIONS;
@@ -72,13 +69,6 @@ export async function readPassword(user: string): Promise<string> {
   const input = readFileSync(0, 'utf8');
   if (input.length > MAX_PASSWORD_LENGTH + 2) throw new CliError(`the password is longer than ${MAX_PASSWORD_LENGTH} characters`);
   return input.replace(/\r?\n$/, '');
-}
-
-function pools(values: Record<string, unknown>): { url: string; key: string }[] {
-  const urls = (values.pool as string[] | undefined) ?? [];
-  const keys = (values['pool-key'] as string[] | undefined) ?? [];
-  if (urls.length !== keys.length) throw new CliError('give one --pool-key for each --pool, in the same order', 2);
-  return urls.map((url, i) => ({ url, key: keys[i] }));
 }
 
 async function addUserCommand(values: Record<string, unknown>, names: string[]): Promise<number> {
@@ -135,8 +125,7 @@ Options:
     db: { type: 'string' },
     secret: { type: 'string' },
     iterations: { type: 'string' },
-    pool: { type: 'string', multiple: true },
-    'pool-key': { type: 'string', multiple: true },
+    ...POOL_OPTIONS,
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     json: { type: 'boolean' },
@@ -145,7 +134,7 @@ Options:
   async run(values, positionals) {
     if (positionals[0] === 'add-user') return addUserCommand(values, positionals.slice(1));
     if (positionals.length > 0) throw new CliError(`unknown argument "${positionals[0]}"`, 2);
-    const poolList = pools(values);
+    const poolList = poolRefs(values, true);
     const certFile = values['tls-cert'] as string | undefined;
     const keyFile = values['tls-key'] as string | undefined;
     if ((certFile === undefined) !== (keyFile === undefined)) throw new CliError('--tls-cert and --tls-key go together', 2);

@@ -34,12 +34,14 @@ export interface AlliumClientOptions {
 export interface StreamOptions {
   /** Streams with different keys never share a circuit (per tab, per SOCKS credentials…). */
   isolationKey?: string;
-  signal?: AbortSignal;
+  signal?: AbortSignal | null;
 }
 
 export type AlliumRequestInit = RequestInit & StreamOptions;
 
 const DEFAULT_ISOLATION_KEY = 'default';
+/** Relay-list refreshes never share a circuit with user traffic. */
+const DIRECTORY_ISOLATION_KEY = 'allium:directory';
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 /** Failures of the path, not of the destination: a new circuit may well succeed. */
 const CIRCUIT_FAILURES = new Set(['LINK_CLOSED', 'RELAY_SHUTDOWN', 'HOP_UNREACHABLE', 'INTEGRITY_ERROR', 'PROTOCOL_ERROR', 'TIMEOUT_ERROR']);
@@ -78,16 +80,27 @@ export class AlliumClient {
     });
   }
 
-  /** The verified, merged relay list, refreshed when older than directoryRefreshMs. */
+  /**
+   * The verified, merged relay list. A stale list is refreshed in the background and served
+   * meanwhile (the refresh itself needs a circuit, hence the list).
+   */
   async relays(): Promise<DirectoryRelay[]> {
     const maxAge = this.options.directoryRefreshMs ?? 5 * 60_000;
     if (this.directory && Date.now() - this.directory.fetchedAt < maxAge) return this.directory.relays;
     this.directoryPending ??= this.refreshDirectory().finally(() => (this.directoryPending = undefined));
+    if (this.directory) {
+      this.directoryPending.catch(() => {});
+      return this.directory.relays;
+    }
     return this.directoryPending;
   }
 
   private async refreshDirectory(): Promise<DirectoryRelay[]> {
-    const fetchFn = this.options.fetch ?? globalThis.fetch.bind(globalThis);
+    // The first list comes straight from the pools; later ones come through a circuit of their
+    // own, so the pools do not see this client's address each time it refreshes (as Tor's
+    // directory fetches over BEGIN_DIR).
+    const direct = this.options.fetch ?? globalThis.fetch.bind(globalThis);
+    const fetchFn: typeof fetch = this.directory ? (input, init) => this.fetch(input as string, { ...init, isolationKey: DIRECTORY_ISOLATION_KEY }) : direct;
     try {
       const { relays, errors } = await fetchDirectory(this.options.pools, { fetch: fetchFn, crypto: this.crypto });
       for (const e of errors) this.log.warn('pool unavailable', e);

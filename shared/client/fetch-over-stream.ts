@@ -15,7 +15,7 @@ export interface EncodedRequest {
 }
 
 /** Sends the request and resolves once the response head has arrived. */
-export async function fetchOverStream(stream: CircuitStream, request: EncodedRequest, signal?: AbortSignal): Promise<Response> {
+export async function fetchOverStream(stream: CircuitStream, request: EncodedRequest, signal?: AbortSignal | null): Promise<Response> {
   const { readable, writable } = toByteStream(stream);
   const abort = () => stream.close('DONE');
   signal?.addEventListener('abort', abort, { once: true });
@@ -73,7 +73,12 @@ export async function fetchOverStream(stream: CircuitStream, request: EncodedReq
         { highWaterMark: 0 },
       )
     : null;
-  const headers = new Headers();
-  for (const [name, value] of head.headers) headers.append(name, value);
-  return new Response(body, { status: head.status, statusText: head.statusText, headers });
+  try {
+    const headers = new Headers();
+    for (const [name, value] of head.headers) headers.append(name, value);
+    return new Response(body, { status: head.status, statusText: head.statusText, headers });
+  } catch (err) {
+    stream.close('PROTOCOL_ERROR');
+    throw new TpdpError('PROTOCOL_ERROR', `the exit sent a response head no Response can hold: ${(err as Error).message}`);
+  }
 }

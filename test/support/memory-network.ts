@@ -7,6 +7,8 @@ import { Link } from '../../shared/link.ts';
 import { silentLog } from '../../shared/log-sink.ts';
 import { RelayNode, type RelayNodeOptions } from '../../shared/relay-node.ts';
 import type { HopTarget } from '../../shared/client/circuit.ts';
+import { toBase64Url } from '../../shared/bytes.ts';
+import type { DirectoryRelay } from '../../shared/directory.ts';
 
 export interface Tap {
   /** Sees (and may change or drop: return null) each message from `from` toward `to`. */
@@ -74,12 +76,27 @@ export function memoryNetwork(
       target: { id: name, url, identityKey: keys.identity.publicKey, onionKey: keys.onion.publicKey },
     });
   }
-  /** A client link to a relay. */
-  const connect = (name: string): Link => {
+  /** The relays as a verified pool list would give them. */
+  const directory = (pools = ['http://pool.test']): DirectoryRelay[] =>
+    [...relays.values()].map((r) => ({
+      version: 1,
+      id: r.name,
+      identityKey: toBase64Url(r.keys.identity.publicKey),
+      onionKey: toBase64Url(r.keys.onion.publicKey),
+      url: r.url,
+      outbound: [],
+      exit: { allowPrivate: false },
+      published: Date.now(),
+      nonce: 'AAAAAAAAAAAAAAAAAAAAAA',
+      pools,
+    }));
+  /** A client link to a relay, by name or URL. */
+  const connect = (nameOrUrl: string): Link => {
+    const name = [...relays.values()].find((r) => r.url === nameOrUrl)?.name ?? nameOrUrl;
     const relay = relays.get(name)!;
     const [mine, theirs] = linkPair('client', name, options.tap);
     relay.node.addLink(theirs);
     return mine;
   };
-  return { crypto, relays, connect };
+  return { crypto, relays, connect, directory };
 }
