@@ -13,9 +13,14 @@ export interface ExitContext {
   connectTimeoutMs: number;
 }
 
+/** The configured source address, if it has the destination's address family. */
+export function localAddressFor(context: ExitContext, family: 4 | 6): string | undefined {
+  return context.localAddress && (family === 6) === context.localAddress.includes(':') ? context.localAddress : undefined;
+}
+
 export async function openTcp(context: ExitContext, host: string, port: number): Promise<Socket> {
   const { address, family } = await context.policy.resolve(host);
-  const localAddress = context.localAddress && (family === 6) === context.localAddress.includes(':') ? context.localAddress : undefined;
+  const localAddress = localAddressFor(context, family);
   return new Promise((resolve, reject) => {
     const socket = connect({ host: address, port, localAddress, noDelay: true });
     const timer = setTimeout(() => {

@@ -7,7 +7,7 @@ import type { LookupFunction } from 'node:net';
 import { decodeRequestHead, encodeResponseHead, HeadCollector, type RequestHead } from '../shared/fetch-codec.ts';
 import { isTpdpError, TpdpError } from '../shared/errors.ts';
 import type { CircuitStream } from '../shared/stream.ts';
-import type { ExitContext } from './exit-connect.ts';
+import { localAddressFor, type ExitContext } from './exit-connect.ts';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'http2-settings']);
 const REFUSED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
@@ -32,22 +32,19 @@ function checkedUrl(head: RequestHead): URL {
   return url;
 }
 
-/** A lookup that only ever answers the address the policy checked. */
-function policyLookup(context: ExitContext): LookupFunction {
-  return (hostname, options, callback) => {
-    context.policy.resolve(hostname).then(
-      ({ address, family }) => {
-        if ((options as { all?: boolean }).all) (callback as any)(null, [{ address, family }]);
-        else callback(null, address, family);
-      },
-      (err) => callback(err, '', 4),
-    );
+/** A lookup that only ever answers the address the policy already checked (no second query). */
+function fixedLookup(address: string, family: 4 | 6): LookupFunction {
+  return (_hostname, options, callback) => {
+    if ((options as { all?: boolean }).all) (callback as any)(null, [{ address, family }]);
+    else callback(null, address, family);
   };
 }
 
 export function serveFetch(context: ExitContext, stream: CircuitStream): void {
   const collector = new HeadCollector();
   let request: http.ClientRequest | undefined;
+  // Body bytes that arrive while the destination is being resolved and checked.
+  let early: { chunks: Uint8Array[]; finished: boolean } | undefined;
   let answered = false;
   const fail = (err: unknown) => {
     const code = isTpdpError(err) ? err.code : 'DESTINATION_CONNECTION_ERROR';
@@ -60,36 +57,51 @@ export function serveFetch(context: ExitContext, stream: CircuitStream): void {
       request.write(chunk, () => stream.consumed());
       return;
     }
+    if (early) {
+      early.chunks.push(chunk);
+      return;
+    }
     let complete;
     try {
       complete = collector.push(chunk);
       stream.consumed();
       if (!complete) return;
-      request = start(decodeRequestHead(complete.head));
+      const head = decodeRequestHead(complete.head);
+      early = { chunks: complete.rest.length > 0 ? [complete.rest.slice()] : [], finished: false };
+      start(head).then((req) => {
+        if (stream.state === 'closed') return req.destroy();
+        request = req;
+        for (const body of early!.chunks) req.write(body, () => stream.consumed());
+        if (early!.finished) req.end();
+      }, fail);
     } catch (err) {
-      return fail(err);
+      fail(err);
     }
-    if (complete.rest.length > 0) request.write(complete.rest);
   };
   stream.onFinish = () => {
     if (request) request.end();
+    else if (early) early.finished = true;
     else fail(new TpdpError('PROTOCOL_ERROR', 'fetch stream finished before a complete request head'));
   };
   stream.onClose = () => request?.destroy();
 
-  const start = (head: RequestHead): http.ClientRequest => {
+  const start = async (head: RequestHead): Promise<http.ClientRequest> => {
     const url = checkedUrl(head);
+    const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    // The policy runs here, for names and IP literals alike (Node skips `lookup` for literals),
+    // and the connection goes to exactly the address it checked.
+    const { address, family } = await context.policy.resolve(hostname);
     const lib = url.protocol === 'https:' ? https : http;
     const req = lib.request({
       protocol: url.protocol,
-      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      hostname,
       port: url.port || undefined,
       path: url.pathname + url.search,
       method: head.method,
       // Raw pairs keep the client's header order and case; Node adds no Host to raw headers.
       headers: [['host', url.host], ...forwardable(head.headers)].flat() as unknown as http.OutgoingHttpHeaders,
-      lookup: policyLookup(context),
-      localAddress: context.localAddress,
+      lookup: fixedLookup(address, family),
+      localAddress: localAddressFor(context, family),
       agent: false,
       timeout: RESPONSE_TIMEOUT_MS,
     });

@@ -74,7 +74,8 @@ export class Link {
     this.flush();
     this.closed = true;
     try {
-      this.transport.close(reason === 'DONE' ? 1000 : CLOSE_CODE_BASE + REASONS[reason], `${reason}: ${detail}`.slice(0, 120));
+      // A close reason is at most 123 UTF-8 bytes (RFC 6455 §5.5): keep it ASCII and short.
+      this.transport.close(reason === 'DONE' ? 1000 : CLOSE_CODE_BASE + REASONS[reason], `${reason}: ${detail}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 123));
     } catch {
       // The transport may already be gone; the close is still reported below.
     }

@@ -1,9 +1,10 @@
 // The relay's circuit switch (docs/TPDP.md §4–§5), free of I/O: links come in through addLink(),
 // outbound links, extend authorisation and exit streams are injected. Any relay can be first,
-// middle or last hop; it cannot tell which, since it sees the same cells in every position.
+// middle or last hop, and does the same work on every cell whatever its position.
 import { CELL_BODY_SIZE, CELL_COMMANDS, encodeCell, type Cell } from './cell.ts';
 import { decodeCreate, decodeCreated, decodeDestroy, decodeExtend, encodeCreate, encodeCreated, encodeDestroy } from './control-cells.ts';
 import type { CryptoProvider } from './crypto/provider.ts';
+import { unusedCircuitId } from './circuit-id.ts';
 import { describeReason, isTpdpError, TpdpError, type ReasonName } from './errors.ts';
 import { serverHandshake, type RelayKeys } from './handshake.ts';
 import { HopCrypto } from './hop-crypto.ts';
@@ -82,6 +83,8 @@ class RelayCircuit {
 interface LinkState {
   circuits: Map<number, RelayCircuit>;
   idleTimer?: ReturnType<typeof setTimeout>;
+  /** Whether a circuit was ever created on it: an unused inbound link is a stalled handshake. */
+  used: boolean;
 }
 
 export class RelayNode {
@@ -111,7 +114,7 @@ export class RelayNode {
 
   /** Takes ownership of a link, inbound (a peer opened it) or outbound (we did). */
   addLink(link: Link): void {
-    const state: LinkState = { circuits: new Map() };
+    const state: LinkState = { circuits: new Map(), used: false };
     this.links.set(link, state);
     link.handlers = {
       onCell: (cell) => this.onCell(link, state, cell),
@@ -134,8 +137,8 @@ export class RelayNode {
     clearTimeout(state.idleTimer);
     state.idleTimer = setTimeout(() => {
       if (state.circuits.size > 0) return;
-      const reason: ReasonName = link.initiator || state.circuits.size > 0 ? 'DONE' : 'TIMEOUT_ERROR';
-      link.close(reason, reason === 'TIMEOUT_ERROR' ? `no circuit created within ${ms} ms` : 'idle link');
+      if (link.initiator || state.used) link.close('DONE', 'idle link');
+      else link.close('TIMEOUT_ERROR', `no circuit created within ${ms} ms`);
     }, ms);
   }
 
@@ -156,8 +159,11 @@ export class RelayNode {
       case CELL_COMMANDS.RELAY_EARLY:
         // Cells for a circuit we just destroyed may still be in flight: drop them, as Tor does.
         if (!circuit) return;
-        if (link.initiator) this.relayBackward(circuit, cell.body);
-        else this.relayForward(circuit, cell.body, cell.command === CELL_COMMANDS.RELAY_EARLY);
+        if (link.initiator) {
+          // RELAY_EARLY only ever travels away from the client (tor-spec §5.6).
+          if (cell.command === CELL_COMMANDS.RELAY_EARLY) return this.destroy(circuit, 'PROTOCOL_ERROR', 'RELAY_EARLY toward the client');
+          this.relayBackward(circuit, cell.body);
+        } else this.relayForward(circuit, cell.body, cell.command === CELL_COMMANDS.RELAY_EARLY);
         return;
       case CELL_COMMANDS.DESTROY:
         if (circuit) this.destroy(circuit, decodeDestroy(cell.body), 'destroyed by neighbour', link);
@@ -184,6 +190,7 @@ export class RelayNode {
     }
     const circuit = new RelayCircuit(link, cell.circuitId, hop);
     state.circuits.set(cell.circuitId, circuit);
+    state.used = true;
     clearTimeout(state.idleTimer);
     this.circuitCount++;
     link.send(encodeCell(cell.circuitId, CELL_COMMANDS.CREATED, encodeCreated(reply)));
@@ -263,9 +270,7 @@ export class RelayNode {
       const state = this.links.get(link);
       if (!state || link.isClosed) throw new TpdpError('HOP_UNREACHABLE', 'link to next relay closed');
       if (state.circuits.size >= this.limits.maxCircuitsPerLink) throw new TpdpError('RESOURCE_LIMIT', 'link to next relay is full');
-      let id: number;
-      do id = (Math.random() * 0xffff_ffff) >>> 0;
-      while (id === 0 || state.circuits.has(id));
+      const id = unusedCircuitId(this.options.crypto, state.circuits);
       circuit.nextLink = link;
       circuit.nextId = id;
       state.circuits.set(id, circuit);

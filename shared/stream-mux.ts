@@ -10,6 +10,8 @@ import { CircuitStream, type StreamHost } from './stream.ts';
 export interface StreamMuxOptions {
   /** Sends one relay message toward the other edge. */
   send(command: RelayCommand, streamId: number, data: Uint8Array): void;
+  /** The last open stream closed. */
+  onIdle?: () => void;
   /** Exit side only: a client asked for a stream. Unset on the client, where BEGIN is a violation. */
   onBegin?: (stream: CircuitStream, request: BeginRequest) => void;
   maxStreams: number;
@@ -43,7 +45,7 @@ export class StreamMux implements StreamHost {
   }
 
   removeStream(streamId: number): void {
-    this.streams.delete(streamId);
+    if (this.streams.delete(streamId) && this.streams.size === 0) this.options.onIdle?.();
   }
 
   /** Client side: opens a stream with the given BEGIN payload. */

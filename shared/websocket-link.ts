@@ -1,8 +1,8 @@
 // Binds a Link to anything shaped like the standard WebSocket API: the browser's, Node 24's
 // global one, and `ws` (which the relay uses for its speed and its server). Links never carry text.
 import { LINK_SUBPROTOCOL } from './cell.ts';
-import { TpdpError } from './errors.ts';
-import { Link, linkCloseReason } from './link.ts';
+import { REASONS, TpdpError } from './errors.ts';
+import { CLOSE_CODE_BASE, Link, linkCloseReason } from './link.ts';
 
 /** The subset of the WebSocket API a link uses. */
 export interface WebSocketLike {
@@ -82,7 +82,8 @@ export function openWebSocketLink(factory: WebSocketFactory, url: string, timeou
       settled = true;
       clearTimeout(timer);
       if (socket.protocol !== LINK_SUBPROTOCOL) {
-        socket.close(1002, 'TPDP subprotocol not agreed');
+        // 1002 is reserved to the browser; applications close with 1000 or 3000–4999.
+        socket.close(CLOSE_CODE_BASE + REASONS.PROTOCOL_ERROR, 'TPDP subprotocol not agreed');
         reject(new TpdpError('PROTOCOL_ERROR', `${url} did not agree to the ${LINK_SUBPROTOCOL} subprotocol`));
         return;
       }

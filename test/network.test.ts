@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientCircuit, hopTargetOf } from '../shared/client/circuit.ts';
+import { fetchOverStream } from '../shared/client/fetch-over-stream.ts';
 import type { AlliumClient } from '../shared/client/client.ts';
 import { fetchDirectory, type DirectoryRelay } from '../shared/directory.ts';
 import { TpdpError } from '../shared/errors.ts';
@@ -208,6 +209,12 @@ describe('a network of separate relay processes', () => {
       for (const host of ['127.0.0.1', 'localhost', '2130706433', '0x7f.0.0.1', '::1', '::ffff:127.0.0.1', '10.0.0.1', '169.254.169.254']) {
         const error = await circuit.openStream({ kind: 'connect', host, port: 80 }).then(() => undefined, (e: TpdpError) => e);
         expect(error?.code, host).toBe('EXIT_POLICY_REFUSED');
+      }
+      // fetch streams too, IP literals included (Node's http client never resolves those).
+      for (const url of ['http://127.0.0.1:1/', 'http://[::1]:1/', 'http://localhost:1/', 'http://2130706433:1/', 'http://169.254.169.254/latest/meta-data/']) {
+        const stream = await circuit.openStream({ kind: 'fetch' });
+        const error = await fetchOverStream(stream, { method: 'GET', url, headers: [], body: null }).then(() => undefined, (e: TpdpError) => e);
+        expect(error?.code, url).toBe('EXIT_POLICY_REFUSED');
       }
       circuit.destroy();
     } finally {

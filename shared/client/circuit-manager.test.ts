@@ -17,7 +17,7 @@ function setup(names = ['a', 'b', 'c', 'd', 'e'], down = new Set<string>()) {
     const name = url.replace(/^ws:\/\/|\.test$/g, '');
     if (down.has(name)) throw new Error(`${name} is down`);
     return net.connect(url);
-  });
+  }, net.crypto);
   const manager = new CircuitManager({
     crypto: net.crypto,
     links,
@@ -58,8 +58,20 @@ describe('circuit manager', () => {
     advance(60_000);
     const second = await manager.get('k', false);
     expect(second).not.toBe(first);
-    // The old circuit stays open for its streams; it just takes no new ones.
+    // Without streams, the rotated circuit is closed at once.
+    expect(first.circuit.state).toBe('closed');
+  });
+
+  it('keeps a rotated circuit for its open streams, and closes it after the last one', async () => {
+    const { manager, advance } = setup();
+    const first = await manager.get('k', false);
+    const stream = await first.circuit.openStream({ kind: 'connect', host: 'example.org', port: 80 });
+    advance(10 * 60_000);
+    const second = await manager.get('k', false);
+    expect(second).not.toBe(first);
     expect(first.circuit.state).toBe('open');
+    stream.close('DONE');
+    expect(first.circuit.state).toBe('closed');
   });
 
   it('gives a key a new circuit on request (New circuit) and after a failure', async () => {
@@ -88,5 +100,17 @@ describe('circuit manager', () => {
     const { manager } = setup(['a', 'b']);
     await expect(manager.get('k', false)).rejects.toThrow(/needs 3 distinct/);
     await expect(manager.get('k', true)).rejects.toThrow(/allow-private/);
+  });
+});
+
+describe('private destinations', () => {
+  it('are recognised from literals and loopback names, never from name prefixes', async () => {
+    const { isPrivateDestination } = await import('./path.ts');
+    for (const host of ['localhost', 'a.localhost', '127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '224.0.0.1', '::1', '[::1]', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', 'ff02::1']) {
+      expect(isPrivateDestination(host), host).toBe(true);
+    }
+    for (const host of ['example.org', 'fdic.gov', 'fcbarcelona.com', 'fe80.example', '8.8.8.8', '172.32.0.1', '2001:4860::8888', '::ffff:8.8.8.8', 'localhost.example.org']) {
+      expect(isPrivateDestination(host), host).toBe(false);
+    }
   });
 });

@@ -77,10 +77,13 @@ export class CircuitManager {
 
   /** New streams with this key get a new circuit; open streams finish on the old one. */
   retire(isolationKey: string): void {
-    for (const managed of this.circuits.get(isolationKey) ?? []) {
-      managed.retired = true;
-      if (managed.circuit.streamCount === 0) managed.circuit.destroy('DONE');
-    }
+    for (const managed of [...(this.circuits.get(isolationKey) ?? [])]) this.retireCircuit(managed);
+  }
+
+  /** A retired circuit takes no new streams and is closed once its last stream ends. */
+  private retireCircuit(managed: ManagedCircuit): void {
+    managed.retired = true;
+    if (managed.circuit.streamCount === 0) managed.circuit.destroy('DONE');
   }
 
   closeAll(): void {
@@ -99,7 +102,7 @@ export class CircuitManager {
       if (managed.retired || managed.circuit.state !== 'open') continue;
       if (allowPrivate && !managed.allowPrivate) continue;
       if (managed.firstUsedAt !== undefined && now - managed.firstUsedAt >= this.options.maxDirtinessMs) {
-        managed.retired = true;
+        this.retireCircuit(managed);
         continue;
       }
       return managed;
@@ -159,6 +162,9 @@ export class CircuitManager {
           onClose: (_c, error) => {
             this.options.links.detach(guardUrl, circuitId);
             if (managed) this.forget(managed, error);
+          },
+          onIdle: () => {
+            if (managed?.retired) managed.circuit.destroy('DONE');
           },
         });
         return circuit;

@@ -37,6 +37,8 @@ export interface CircuitOptions {
   circuitId: number;
   /** Called when the circuit closes, so the owner can drop it from its tables. */
   onClose: (circuit: ClientCircuit, error: TpdpError) => void;
+  /** Called when the circuit's last stream closes. */
+  onIdle?: (circuit: ClientCircuit) => void;
   handshakeTimeoutMs: number;
   maxStreams?: number;
 }
@@ -67,6 +69,7 @@ export class ClientCircuit {
     this.mux = new StreamMux({
       send: (command, streamId, data) => this.sendRelay(this.hops.length - 1, command, streamId, data),
       maxStreams: options.maxStreams ?? 256,
+      onIdle: () => options.onIdle?.(this),
     });
   }
 
@@ -104,6 +107,8 @@ export class ClientCircuit {
     if (this.state === 'closed') return;
     try {
       switch (cell.command) {
+        case CELL_COMMANDS.PADDING:
+          return;
         case CELL_COMMANDS.CREATED:
           if (this.hops.length !== 0) throw new TpdpError('PROTOCOL_ERROR', 'CREATED after the first hop');
           return this.completeHandshake(decodeCreated(cell.body));

@@ -64,7 +64,7 @@ export class AlliumClient {
     this.crypto = options.crypto ?? nobleCrypto;
     this.log = options.log ?? silentLog;
     const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
-    this.links = new LinkPool((url) => openWebSocketLink(options.webSocket, url, handshakeTimeoutMs));
+    this.links = new LinkPool((url) => openWebSocketLink(options.webSocket, url, handshakeTimeoutMs), this.crypto);
     this.manager = new CircuitManager({
       crypto: this.crypto,
       links: this.links,

@@ -3,6 +3,8 @@
 import type { Cell } from '../cell.ts';
 import type { ReasonName } from '../errors.ts';
 import type { Link } from '../link.ts';
+import { unusedCircuitId } from '../circuit-id.ts';
+import type { CryptoProvider } from '../crypto/provider.ts';
 
 export interface CircuitEndpoint {
   handleCell(cell: Cell): void;
@@ -17,11 +19,13 @@ interface Entry {
 
 export class LinkPool {
   private readonly open: (url: string) => Promise<Link>;
+  private readonly crypto: CryptoProvider;
   private readonly idleMs: number;
   private readonly entries = new Map<string, Promise<Entry>>();
 
-  constructor(open: (url: string) => Promise<Link>, idleMs = 60_000) {
+  constructor(open: (url: string) => Promise<Link>, crypto: CryptoProvider, idleMs = 60_000) {
     this.open = open;
+    this.crypto = crypto;
     this.idleMs = idleMs;
   }
 
@@ -29,9 +33,7 @@ export class LinkPool {
   async attach(url: string, endpoint: (circuitId: number, link: Link) => CircuitEndpoint): Promise<{ link: Link; circuitId: number }> {
     const entry = await this.entry(url);
     clearTimeout(entry.idleTimer);
-    let circuitId: number;
-    do circuitId = (Math.random() * 0xffff_ffff) >>> 0;
-    while (circuitId === 0 || entry.circuits.has(circuitId));
+    const circuitId = unusedCircuitId(this.crypto, entry.circuits);
     entry.circuits.set(circuitId, endpoint(circuitId, entry.link));
     return { link: entry.link, circuitId };
   }

@@ -74,12 +74,28 @@ export function choosePath(relays: DirectoryRelay[], crypto: CryptoProvider, req
   return path;
 }
 
-/** Destinations that only an exit started with --allow-private may reach. */
-export function isPrivateDestination(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost') || h === '::1' || h === '::' || h.startsWith('fe80:') || h.startsWith('fc') || h.startsWith('fd') || h.startsWith('::ffff:')) return true;
-  const m = /^(\d+)\.(\d+)\.\d+\.\d+$/.exec(h);
+const PRIVATE_IPV4: [number, number, number][] = [
+  // [first octet, second-octet low, second-octet high]
+  [0, 0, 255], [10, 0, 255], [127, 0, 255], [169, 254, 254], [172, 16, 31], [192, 168, 168], [100, 64, 127],
+];
+
+function isPrivateIPv4(host: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(host);
   if (!m) return false;
   const [a, b] = [Number(m[1]), Number(m[2])];
-  return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127) || a >= 224;
+  return a >= 224 || PRIVATE_IPV4.some(([first, low, high]) => a === first && b >= low && b <= high);
+}
+
+/**
+ * Destinations that only an exit started with --allow-private may reach, as far as the client can
+ * tell without resolving names (it never does): loopback names and private address literals.
+ * The exit checks again after its own resolution (docs/TPDP.md §7).
+ */
+export function isPrivateDestination(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (!h.includes(':')) return isPrivateIPv4(h);
+  const mapped = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.exec(h);
+  if (mapped) return isPrivateIPv4(mapped[1]);
+  return h === '::1' || h === '::' || /^f[cd][0-9a-f]{0,2}:/.test(h) || /^fe[89ab][0-9a-f]?:/.test(h) || /^ff[0-9a-f]{0,2}:/.test(h);
 }

@@ -36,6 +36,14 @@ export function linkPair(a: string, b: string, tap?: Tap): [Link, Link] {
   return [left, right];
 }
 
+/** A peer that writes raw bytes to a relay, seeing only how the relay closes the link. */
+export function rawConnection(node: RelayNode) {
+  const closes: string[] = [];
+  const relaySide = new Link({ bufferedAmount: 0, send: () => {}, close: (code, reason) => closes.push(`${code} ${reason}`) }, false, 'raw');
+  node.addLink(relaySide);
+  return { send: (bytes: Uint8Array) => relaySide.receive(bytes), closes };
+}
+
 export interface MemoryRelay {
   name: string;
   url: string;
