@@ -222,6 +222,35 @@ describe('a network of separate relay processes', () => {
     }
   });
 
+  it('refreshes the relay list through a circuit, so the pool sees the client only once', async () => {
+    let direct = 0;
+    const countingFetch: typeof fetch = (input, init) => {
+      direct++;
+      return fetch(input, init);
+    };
+    const refreshing = createNodeClient({ pools: [network.poolRef], fetch: countingFetch, directoryRefreshMs: 300 });
+    try {
+      const before = await refreshing.relays();
+      const late = await startRelayProcess(network.pool.ready, network.dir, 12, true);
+      try {
+        await new Promise((r) => setTimeout(r, 400));
+        await refreshing.relays(); // stale: served, and refreshed in the background through a circuit
+        let after = before;
+        for (let i = 0; i < 50 && !after.some((r) => r.id === late.ready.id); i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          after = await refreshing.relays();
+        }
+        expect(after.some((r) => r.id === late.ready.id)).toBe(true);
+        expect(direct).toBe(1);
+        expect(refreshing.circuitFor('allium:directory')?.circuit.state).toBe('open');
+      } finally {
+        await late.stop();
+      }
+    } finally {
+      refreshing.close();
+    }
+  });
+
   it('cuts a peer that opens a link and stalls before any handshake, with TIMEOUT_ERROR', async () => {
     const quick = await startRelayProcess(network.pool.ready, network.dir, 11, true, ['--handshake-timeout', '1']);
     try {

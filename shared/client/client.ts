@@ -87,7 +87,11 @@ export class AlliumClient {
   async relays(): Promise<DirectoryRelay[]> {
     const maxAge = this.options.directoryRefreshMs ?? 5 * 60_000;
     if (this.directory && Date.now() - this.directory.fetchedAt < maxAge) return this.directory.relays;
-    this.directoryPending ??= this.refreshDirectory().finally(() => (this.directoryPending = undefined));
+    // Started on the next microtask: a refresh through a circuit asks relays() again, and must
+    // then find this refresh pending instead of starting another.
+    this.directoryPending ??= Promise.resolve()
+      .then(() => this.refreshDirectory())
+      .finally(() => (this.directoryPending = undefined));
     if (this.directory) {
       this.directoryPending.catch(() => {});
       return this.directory.relays;
