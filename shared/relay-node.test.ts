@@ -3,18 +3,9 @@ import { CELL_COMMANDS, CELL_SIZE, encodeCell } from './cell.ts';
 import type { TpdpError } from './errors.ts';
 import type { Link } from './link.ts';
 import { RELAY_COMMANDS } from './relay-cell.ts';
-import { memoryNetwork, rawConnection } from '../test/support/memory-network.ts';
+import { echoExit, memoryNetwork, rawConnection } from '../test/support/memory-network.ts';
 import { ClientCircuit } from './client/circuit.ts';
 import type { CircuitStream } from './stream.ts';
-
-function echoExit(stream: CircuitStream) {
-  stream.onData = (chunk) => {
-    stream.write(chunk);
-    stream.consumed();
-  };
-  stream.onFinish = () => stream.finish();
-  stream.accept();
-}
 
 function circuitOn(link: Link, crypto: any, id = 9) {
   const closed: TpdpError[] = [];

@@ -3,19 +3,9 @@ import { CELL_COMMANDS, CELL_HEADER_SIZE, CELL_SIZE } from '../cell.ts';
 import { TpdpError } from '../errors.ts';
 import { RELAY_OFFSET } from '../relay-cell.ts';
 import type { CircuitStream } from '../stream.ts';
-import { memoryNetwork, type Tap } from '../../test/support/memory-network.ts';
+import { echoExit, memoryNetwork, type Tap } from '../../test/support/memory-network.ts';
 import { ClientCircuit } from './circuit.ts';
 import type { Link } from '../link.ts';
-
-/** An exit that echoes every connect stream. */
-function echoExit(stream: CircuitStream) {
-  stream.onData = (chunk) => {
-    stream.write(chunk);
-    stream.consumed();
-  };
-  stream.onFinish = () => stream.finish();
-  stream.accept();
-}
 
 function clientCircuit(link: Link, crypto: any, onClose: (e: TpdpError) => void = () => {}) {
   const circuit = new ClientCircuit({ crypto, link, circuitId: 7, handshakeTimeoutMs: 2000, onClose: (_c, e) => onClose(e) });

@@ -7,8 +7,19 @@ import { Link } from '../../shared/link.ts';
 import { silentLog } from '../../shared/log-sink.ts';
 import { RelayNode, type RelayNodeOptions } from '../../shared/relay-node.ts';
 import type { HopTarget } from '../../shared/client/circuit.ts';
+import type { CircuitStream } from '../../shared/stream.ts';
 import { toBase64Url } from '../../shared/bytes.ts';
 import type { DirectoryRelay } from '../../shared/directory.ts';
+
+/** An exit that echoes every stream: what comes in goes back. */
+export function echoExit(stream: CircuitStream): void {
+  stream.onData = (chunk) => {
+    stream.write(chunk);
+    stream.consumed();
+  };
+  stream.onFinish = () => stream.finish();
+  stream.accept();
+}
 
 export interface Tap {
   /** Sees (and may change or drop: return null) each message from `from` toward `to`. */
