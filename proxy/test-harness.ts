@@ -40,9 +40,9 @@ export function createTestOpener(options: TestOpenerOptions = {}): TestOpener {
     calls,
     sockets,
     signals,
-    async connect(host, port, { isolationKey, signal }) {
+    async connect(host, port, { isolationKey = '', signal } = {}) {
       calls.push({ host, port, isolationKey });
-      signals.push(signal);
+      signals.push(signal ?? undefined);
       const refused = options.refuse?.[host];
       if (refused) throw new TpdpError(refused);
       if (options.hang?.includes(host)) {

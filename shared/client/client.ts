@@ -143,9 +143,21 @@ export class AlliumClient {
 
   /** A TCP stream to host:port opened by the exit; names are resolved by the exit. */
   async connect(host: string, port: number, options: StreamOptions = {}): Promise<ByteStream> {
+    const { signal } = options;
+    signal?.throwIfAborted();
     const managed = await this.manager.get(options.isolationKey ?? DEFAULT_ISOLATION_KEY, isPrivateDestination(host));
-    const stream = await managed.circuit.openStream({ kind: 'connect', host, port });
-    return toByteStream(stream);
+    signal?.throwIfAborted();
+    const opening = managed.circuit.openStream({ kind: 'connect', host, port });
+    // Giving up on a connect ends the stream at the exit too, whenever it would have opened.
+    const abort = () => void opening.then((stream) => stream.close('DONE'), () => {});
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      const stream = await opening;
+      signal?.throwIfAborted();
+      return toByteStream(stream);
+    } finally {
+      signal?.removeEventListener('abort', abort);
+    }
   }
 
   /** A standard fetch() whose request is performed by the exit of the key's circuit. */

@@ -1,0 +1,66 @@
+// `allium proxy`: a local SOCKS5 and HTTP proxy so any program can use the network.
+import { createNodeClient } from '../../node/client.ts';
+import { createLogger } from '../../node/log.ts';
+import { startProxy } from '../../proxy/server.ts';
+import { CliError, defineCommand, portOption, serve } from '../command.ts';
+import { POOL_HELP, POOL_OPTIONS, poolRefs } from '../pool-options.ts';
+
+const DEFAULT_SOCKS_PORT = 9050;
+const DEFAULT_HTTP_PORT = 8118;
+
+export default defineCommand({
+  name: 'proxy',
+  summary: 'run a local SOCKS5 and HTTP proxy that carries traffic over circuits',
+  help: `
+Usage: allium proxy --pool URL --pool-key KEY [options]
+
+Listens on 127.0.0.1 for SOCKS5 (RFC 1928; CONNECT, names resolved by the exit) and HTTP proxy
+requests (CONNECT tunnels and absolute-URI requests), and carries each connection over a 3-hop
+circuit. Different SOCKS5 username/password pairs (or HTTP Proxy-Authorization credentials) get
+different circuits; the credentials are never checked, only used to keep activities apart.
+
+  curl --socks5-hostname 127.0.0.1:${DEFAULT_SOCKS_PORT} https://example.org/
+  curl -x http://127.0.0.1:${DEFAULT_HTTP_PORT} http://example.org/
+
+Options:
+${POOL_HELP}
+  --socks P                 SOCKS5 port, 0 for any free port (default ${DEFAULT_SOCKS_PORT})
+  --http P                  HTTP proxy port, 0 for any free port (default ${DEFAULT_HTTP_PORT})
+  --host H                  address to listen on (default 127.0.0.1; anything else lets others
+                            use your circuits)
+  --json                    print {"socks":"127.0.0.1:P","http":"127.0.0.1:P"} once listening
+  -h, --help                show this help
+`,
+  options: {
+    ...POOL_OPTIONS,
+    socks: { type: 'string' },
+    http: { type: 'string' },
+    host: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run(values) {
+    const pools = poolRefs(values);
+    const host = (values.host as string | undefined) ?? '127.0.0.1';
+    const socksPort = portOption(values.socks, 'socks', DEFAULT_SOCKS_PORT);
+    const httpPort = portOption(values.http, 'http', DEFAULT_HTTP_PORT);
+    if (socksPort !== 0 && socksPort === httpPort) throw new CliError('--socks and --http need different ports', 2);
+    const log = createLogger('proxy');
+    return serve(values.json === true, async () => {
+      const client = createNodeClient({ pools, log: log.child('client') });
+      client.onCircuitEvent((e) =>
+        log.info(`circuit ${e.phase}`, { relays: e.relays.map((r) => r.id.slice(0, 8)), ...(e.error ? { error: e.error.code } : {}) }),
+      );
+      const proxy = await startProxy({ opener: client, socks: { host, port: socksPort }, http: { host, port: httpPort }, log });
+      // Like Tor, build a circuit ahead of the first request so it does not wait for one.
+      client.prepareCircuit().catch((err) => log.warn('could not build a first circuit yet', { error: (err as Error).message }));
+      return {
+        ready: { socks: proxy.socks, http: proxy.http },
+        describe: [`SOCKS5 proxy on ${proxy.socks}`, `HTTP proxy on ${proxy.http}`, `Relays from ${pools.map((p) => p.url).join(', ')}. Ctrl-C to stop.`],
+        async stop() {
+          await proxy.close();
+          client.close();
+        },
+      };
+    });
+  },
+});
