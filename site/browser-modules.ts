@@ -4,8 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { stripTypeScriptTypes } from 'node:module';
 import { dirname, relative, resolve, sep } from 'node:path';
+import { SOURCE_ROOT } from './source-root.ts';
 
-const ROOT = resolve(import.meta.dirname, '..');
+const ROOT = SOURCE_ROOT;
 // Static imports and re-exports of relative .ts modules, as this project writes them.
 const IMPORT = /(?:^|[\s;])(?:import|export)\s[^'"]*?['"](\.{1,2}\/[^'"]+\.ts)['"]/g;
 

@@ -5,11 +5,13 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { createLogger, errorMessage, type Logger } from '../node/log.ts';
 import { webCryptoScram, type ScramCrypto } from '../shared/scram-crypto.ts';
 import { SCRAM_SCHEME, formatAuthParams, formatChallenge } from '../shared/scram-http.ts';
 import { browserModules } from './browser-modules.ts';
+import { SOURCE_ROOT } from './source-root.ts';
 import {
   CONTENT_SECURITY_POLICY,
   LOGIN_SCRIPT,
@@ -64,7 +66,7 @@ const SECURITY_HEADERS: Headers = {
 };
 const HTML = 'text/html; charset=utf-8';
 const TEXT = 'text/plain; charset=utf-8';
-const STYLESHEET = readFileSync(new URL('./static/style.css', import.meta.url), 'utf8');
+const STYLESHEET = readFileSync(join(SOURCE_ROOT, 'site', 'static', 'style.css'), 'utf8');
 
 function send(res: ServerResponse, status: number, type: string, body: string, headers: Headers = {}): void {
   res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': Buffer.byteLength(body), ...headers });
