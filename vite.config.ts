@@ -1,0 +1,69 @@
+// Builds the extension (`npm run build`): extension/ → dist/chrome (service worker) and
+// dist/firefox (event page). One bundle serves both; only the manifest differs, derived here
+// from the Chrome manifest at the repository root.
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { defineConfig, type Plugin } from 'vite';
+
+const ROOT = import.meta.dirname;
+const SOURCE = join(ROOT, 'extension');
+export const CHROME_DIR = join(ROOT, 'dist', 'chrome');
+export const FIREFOX_DIR = join(ROOT, 'dist', 'firefox');
+/** A fixed add-on id keeps storage and the moz-extension host stable across reinstalls. */
+const GECKO_ID = 'allium@allium.invalid';
+
+type Manifest = Record<string, unknown> & { permissions: string[] };
+
+/** Firefox runs an event page, has no chrome.debugger, and upgrades ws:// under its default CSP. */
+export function firefoxManifest(chrome: Manifest): Manifest {
+  const { minimum_chrome_version: _, background: __, ...common } = chrome;
+  return {
+    ...common,
+    background: { scripts: ['background.js'], type: 'module' },
+    permissions: chrome.permissions.filter((p) => p !== 'debugger'),
+    content_security_policy: { extension_pages: "script-src 'self'" },
+    browser_specific_settings: { gecko: { id: GECKO_ID, strict_min_version: '128.0' } },
+  };
+}
+
+function extensionManifests(): Plugin {
+  return {
+    name: 'allium-extension-manifests',
+    closeBundle() {
+      const chrome = JSON.parse(readFileSync(join(ROOT, 'manifest.json'), 'utf8')) as Manifest;
+      writeFileSync(join(CHROME_DIR, 'manifest.json'), JSON.stringify(chrome, null, 2) + '\n');
+      rmSync(FIREFOX_DIR, { recursive: true, force: true });
+      mkdirSync(FIREFOX_DIR, { recursive: true });
+      cpSync(CHROME_DIR, FIREFOX_DIR, { recursive: true });
+      writeFileSync(join(FIREFOX_DIR, 'manifest.json'), JSON.stringify(firefoxManifest(chrome), null, 2) + '\n');
+    },
+  };
+}
+
+export default defineConfig({
+  root: SOURCE,
+  base: './',
+  publicDir: false,
+  logLevel: 'warn',
+  plugins: [extensionManifests()],
+  build: {
+    outDir: CHROME_DIR,
+    emptyOutDir: true,
+    // Extension pages and the worker run in current browsers only; readable output helps review.
+    target: 'es2023',
+    minify: false,
+    modulePreload: false,
+    rollupOptions: {
+      input: {
+        background: resolve(SOURCE, 'background.ts'),
+        popup: resolve(SOURCE, 'popup.html'),
+        options: resolve(SOURCE, 'options.html'),
+      },
+      output: {
+        entryFileNames: '[name].js',
+        chunkFileNames: 'chunks/[name].js',
+        assetFileNames: 'assets/[name][extname]',
+      },
+    },
+  },
+});
