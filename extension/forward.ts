@@ -1,0 +1,74 @@
+// One paused request of an anonymous tab, carried by the tab's circuit: the page's own headers
+// plus the tab's cookies go to the exit; the answer comes back as a Fetch.fulfillRequest, with its
+// Set-Cookie headers kept in the tab's jar and taken out, so none reach the browser's shared store.
+import type { AlliumClient } from '../shared/index.ts';
+import { rawExchange, type RawResponse } from '../shared/client/raw-exchange.ts';
+import { isTpdpError } from '../shared/errors.ts';
+import { concatBytes } from '../shared/bytes.ts';
+import { fromBase64, toBase64 } from './base64.ts';
+import type { ErrorReason, RequestPaused } from './cdp.ts';
+import type { CookieJar } from './cookie-jar.ts';
+
+export interface Fulfilment {
+  responseCode: number;
+  responsePhrase?: string;
+  responseHeaders: { name: string; value: string }[];
+  body: string;
+}
+
+export interface ForwardContext {
+  client: AlliumClient;
+  isolationKey: string;
+  jar: CookieJar;
+  /** The request body when the paused event did not carry it. */
+  postData(): Promise<Uint8Array | null>;
+}
+
+/** Performs the request through the circuit; returns the fulfilment and whether the jar changed. */
+export async function forward(paused: RequestPaused, context: ForwardContext): Promise<{ fulfilment: Fulfilment; cookiesChanged: boolean }> {
+  const { url, method } = paused.request;
+  const headers = Object.entries(paused.request.headers).filter(([name]) => name.toLowerCase() !== 'cookie');
+  const cookie = context.jar.header(url);
+  if (cookie) headers.push(['Cookie', cookie]);
+  const body = await requestBody(paused, context);
+  const response = await rawExchange(context.client, { method, url, headers, body }, { isolationKey: context.isolationKey });
+  const setCookies = response.headers.filter(([name]) => name.toLowerCase() === 'set-cookie').map(([, value]) => value);
+  const cookiesChanged = context.jar.store(url, setCookies);
+  return { fulfilment: await fulfilment(response), cookiesChanged };
+}
+
+async function requestBody(paused: RequestPaused, context: ForwardContext): Promise<Uint8Array | null> {
+  const entries = paused.request.postDataEntries;
+  if (entries?.length) return concatBytes(...entries.map((entry) => fromBase64(entry.bytes ?? '')));
+  return paused.request.hasPostData ? context.postData() : null;
+}
+
+async function fulfilment(response: RawResponse): Promise<Fulfilment> {
+  const body = response.body ? new Uint8Array(await new Response(response.body).arrayBuffer()) : new Uint8Array(0);
+  return {
+    responseCode: response.status,
+    ...(response.statusText ? { responsePhrase: response.statusText } : {}),
+    responseHeaders: response.headers.filter(([name]) => name.toLowerCase() !== 'set-cookie').map(([name, value]) => ({ name, value })),
+    body: toBase64(body),
+  };
+}
+
+/** How a failure shows in the page (its network error), by the Allium error behind it. */
+export function errorReason(err: unknown): ErrorReason {
+  if (!isTpdpError(err)) return 'Failed';
+  switch (err.code) {
+    case 'TIMEOUT_ERROR':
+      return 'TimedOut';
+    case 'EXIT_POLICY_REFUSED':
+      return 'AccessDenied';
+    case 'DESTINATION_CONNECTION_ERROR':
+      return 'ConnectionFailed';
+    case 'DESTINATION_RESOLVE_ERROR':
+      return 'NameNotResolved';
+    case 'HOP_UNREACHABLE':
+    case 'LINK_CLOSED':
+      return 'InternetDisconnected';
+    default:
+      return 'Failed';
+  }
+}

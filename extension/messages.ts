@@ -1,0 +1,65 @@
+// The background's message API (DESIGN.md, "Fixed interfaces"), for the extension's own pages and
+// for tests: `runtime.sendMessage(request)` resolves with the reply named beside each request.
+import browser from 'webextension-polyfill';
+
+export interface PoolSetting {
+  url: string;
+  /** The pool's pinned Ed25519 key, base64url. */
+  key: string;
+}
+
+/**
+ * What the popup shows for a tab. `connecting`: building its first circuit; `ready`: every
+ * request goes through the circuit; `retrying`: the circuit failed and another is being built;
+ * `no-pool`: no pool answered; `lost`: interception was lost and the tab is blocked;
+ * `unsupported`: this browser offers no way to route one tab (Firefox, for now).
+ */
+export type TabState = 'off' | 'connecting' | 'ready' | 'retrying' | 'no-pool' | 'lost' | 'unsupported';
+
+export interface RelayView {
+  id: string;
+  url: string;
+  nickname?: string;
+  pools: string[];
+}
+
+export interface TabStatus {
+  anonymous: boolean;
+  state: TabState;
+  /** Relay ids, guard first. */
+  circuit: string[];
+  relays: RelayView[];
+  /** The last error, in words, when there is one. */
+  detail?: string;
+}
+
+export type Request =
+  | { type: 'allium:set-pools'; pools: PoolSetting[] }
+  | { type: 'allium:get-pools' }
+  | { type: 'allium:set-tab'; tabId: number; anonymous: boolean }
+  | { type: 'allium:tab-status'; tabId: number }
+  | { type: 'allium:new-circuit'; tabId: number };
+
+export interface Replies {
+  'allium:set-pools': { pools: PoolSetting[] };
+  'allium:get-pools': { pools: PoolSetting[] };
+  'allium:set-tab': TabStatus;
+  'allium:tab-status': TabStatus;
+  'allium:new-circuit': TabStatus;
+}
+
+/** A refused request answers `{ error }` instead. */
+export type Reply<R extends Request> = Replies[R['type']] | { error: string };
+
+export function isRequest(message: unknown): message is Request {
+  const type = (message as { type?: unknown } | null)?.type;
+  return typeof type === 'string' && type.startsWith('allium:');
+}
+
+/** Sends a request to the background; a refusal becomes an Error. */
+export async function ask<R extends Request>(request: R): Promise<Replies[R['type']]> {
+  const reply = (await browser.runtime.sendMessage(request)) as Reply<R> | undefined;
+  if (reply === undefined) throw new Error('the background did not answer');
+  if ('error' in reply) throw new Error(reply.error);
+  return reply;
+}

@@ -1,0 +1,53 @@
+// The background's Allium client: one AlliumClient for the configured pools, over the browser's
+// own WebSocket, with the pure-JS crypto (WebCrypto has no X25519 everywhere, nor AES-CTR streaming).
+// It is made on first use, so a service worker woken by a request builds it then.
+import { AlliumClient, nobleCrypto, type CircuitEvent } from '../shared/index.ts';
+import type { PoolSetting } from './messages.ts';
+import { loadPools, savePools, usablePools } from './pools.ts';
+
+export class NoPoolError extends Error {}
+
+export class Network {
+  private current?: Promise<AlliumClient>;
+  private made?: AlliumClient;
+  private readonly listeners = new Set<(event: CircuitEvent) => void>();
+
+  client(): Promise<AlliumClient> {
+    if (this.current) return this.current;
+    const pending = loadPools().then((pools) => {
+      const usable = usablePools(pools);
+      if (usable.length === 0) throw new NoPoolError('no pool configured: paste the pool key in the options page');
+      const client = new AlliumClient({ pools: usable, webSocket: (url, protocols) => new WebSocket(url, protocols), crypto: nobleCrypto });
+      client.onCircuitEvent((event) => {
+        for (const listener of this.listeners) listener(event);
+      });
+      this.made = client;
+      return client;
+    });
+    // A failure (no pool yet) is not kept: the next request reads the settings again.
+    pending.catch(() => {
+      if (this.current === pending) this.current = undefined;
+    });
+    this.current = pending;
+    return pending;
+  }
+
+  /** Saves new pools; circuits of the old ones close, new ones are built on demand. */
+  async setPools(pools: PoolSetting[]): Promise<PoolSetting[]> {
+    const saved = await savePools(pools);
+    const old = this.current;
+    this.current = undefined;
+    this.made = undefined;
+    old?.then((client) => client.close(), () => {});
+    return saved;
+  }
+
+  /** The client if it has been made, for status displays that must not build one. */
+  peek(): AlliumClient | undefined {
+    return this.made;
+  }
+
+  onCircuitEvent(listener: (event: CircuitEvent) => void): void {
+    this.listeners.add(listener);
+  }
+}
