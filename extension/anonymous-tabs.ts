@@ -60,11 +60,13 @@ export class AnonymousTabs {
     const tab = this.tabs.get(tabId);
     if (!tab) return { anonymous: false, state: this.router ? 'off' : 'unsupported', circuit: [], relays: [] };
     const managed = tab.state === 'ready' ? this.network.peek()?.circuitFor(isolationKeyOf(tabId)) : undefined;
-    const relays = managed && managed.circuit.state === 'open' && !managed.retired ? managed.relays : [];
+    const live = managed && managed.circuit.state === 'open' && !managed.retired ? managed : undefined;
+    const relays = live?.relays ?? [];
     return {
       anonymous: true,
       state: tab.state,
       circuit: relays.map((relay) => relay.id),
+      ...(live ? { circuitId: `${relays[0].id.slice(0, 8)}/${live.circuit.circuitId}` } : {}),
       relays: relays.map(({ id, url, nickname, pools }) => ({ id, url, nickname, pools })),
       ...(tab.detail ? { detail: tab.detail } : {}),
     };

@@ -1,8 +1,14 @@
 // Per-tab routing in Chrome (BROWSER.md): the extension attaches chrome.debugger to the tab and
 // pauses every request at the request stage (Fetch domain), in the tab and, through flattened
-// auto-attach, in its out-of-process iframes, workers and service workers. Paused requests are
-// handed to `onRequest`, which fulfils or fails them: nothing the tab asks for leaves the browser
-// by itself. Page WebSockets never reach the Fetch domain, so they are blocked outright.
+// auto-attach, in its out-of-process iframes and workers. Paused requests are handed to
+// `onRequest`, which fulfils or fails them: nothing the tab asks for leaves the browser by itself.
+//
+// Service workers are refused, as Tor Browser does. Chrome checks a registered service worker
+// for updates by fetching its script from the browser process, before any debugger target
+// exists for the new version: measured, such a check went out from the browser's own address
+// seconds after an anonymous tab had registered a worker. So an anonymous tab registers none (its
+// worker's script request fails), and bypasses the workers normal browsing registered, so that
+// none handles, or is asked to update by, its requests.
 import { PROTOCOL_VERSION, send, type AttachedToTarget, type RequestPaused, type Target } from './cdp.ts';
 
 export interface RouterHandlers {
@@ -11,13 +17,16 @@ export interface RouterHandlers {
   onLost(tabId: number, reason: string): void;
 }
 
-const BLOCKED_URLS = ['ws://*', 'wss://*'];
+/** Page WebSockets never reach the Fetch domain; the tab's DNR rule stops them before they connect, this refuses them again. */
+const BLOCKED_URLS = { urls: ['ws://*', 'wss://*'] };
 const FETCH_PATTERNS = { patterns: [{ urlPattern: '*', requestStage: 'Request' }] };
 /** Children start paused until they are set up too, so their first request is intercepted. */
 const AUTO_ATTACH = { autoAttach: true, waitForDebuggerOnStart: true, flatten: true };
 
 export class ChromeRouter {
   private readonly handlers: RouterHandlers;
+  /** Script URLs of service workers being registered from anonymous tabs, by session. */
+  private readonly serviceWorkers = new Map<string, string>();
 
   /** Registers the debugger listeners; call at the worker's top level so events wake it. */
   constructor(handlers: RouterHandlers) {
@@ -39,34 +48,46 @@ export class ChromeRouter {
     } catch (err) {
       if (!/already attached/i.test((err as Error).message)) throw err;
     }
-    await this.intercept(target);
+    await this.network(target);
+    await send(target, 'Target.setAutoAttach', AUTO_ATTACH);
+    await send(target, 'Fetch.enable', FETCH_PATTERNS);
   }
 
   async detach(tabId: number): Promise<void> {
     await chrome.debugger.detach({ tabId }).catch(() => {});
   }
 
-  private async intercept(target: Target): Promise<void> {
+  private async network(target: Target): Promise<void> {
     await send(target, 'Network.enable');
-    await send(target, 'Network.setBlockedURLs', { urls: BLOCKED_URLS });
-    await send(target, 'Target.setAutoAttach', AUTO_ATTACH);
-    await send(target, 'Fetch.enable', FETCH_PATTERNS);
+    await send(target, 'Network.setBlockedURLs', BLOCKED_URLS);
+    await send(target, 'Network.setBypassServiceWorker', { bypass: true });
   }
 
   private event(source: Target, method: string, params: object | undefined): void {
-    if (method === 'Fetch.requestPaused') this.handlers.onRequest(source, params as RequestPaused);
+    if (method === 'Fetch.requestPaused') this.paused(source, params as RequestPaused);
     else if (method === 'Target.attachedToTarget') void this.child(source.tabId, params as AttachedToTarget);
+    else if (method === 'Target.detachedFromTarget') this.serviceWorkers.delete((params as { sessionId: string }).sessionId);
+  }
+
+  private paused(source: Target, paused: RequestPaused): void {
+    const script = source.sessionId === undefined ? undefined : this.serviceWorkers.get(source.sessionId);
+    if (script !== undefined && paused.request.url === script) {
+      void send(source, 'Fetch.failRequest', { requestId: paused.requestId, errorReason: 'BlockedByClient' }).catch(() => {});
+      return;
+    }
+    this.handlers.onRequest(source, paused);
   }
 
   /** A new iframe or worker of the tab: intercept it, then let it run. */
   private async child(tabId: number, attached: AttachedToTarget): Promise<void> {
     const target = { tabId, sessionId: attached.sessionId };
     const { type, url } = attached.targetInfo;
+    if (type === 'service_worker') this.serviceWorkers.set(attached.sessionId, url);
     const fetch = send(target, 'Fetch.enable', FETCH_PATTERNS);
     const nested = send(target, 'Target.setAutoAttach', AUTO_ATTACH);
     // A paused worker answers these only once it runs (its own thread handles them); sent now,
     // they are queued ahead of the run command, so they apply before its first line runs.
-    const network = send(target, 'Network.enable').then(() => send(target, 'Network.setBlockedURLs', { urls: BLOCKED_URLS }));
+    const network = this.network(target);
     try {
       await fetch;
     } catch (err) {
@@ -80,6 +101,6 @@ export class ChromeRouter {
     }
     await nested.catch(() => {});
     if (attached.waitingForDebugger) await send(target, 'Runtime.runIfWaitingForDebugger').catch(() => {});
-    network.catch((err) => console.warn(`allium: WebSocket blocking not set in ${type} ${url}`, err));
+    network.catch((err) => console.warn(`allium: network settings not applied in ${type} ${url}`, err));
   }
 }

@@ -28,6 +28,8 @@ export interface TabStatus {
   state: TabState;
   /** Relay ids, guard first. */
   circuit: string[];
+  /** Tells circuits apart even over the same relays: the guard's id and the circuit's id on that link. */
+  circuitId?: string;
   relays: RelayView[];
   /** The last error, in words, when there is one. */
   detail?: string;

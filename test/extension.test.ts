@@ -18,6 +18,7 @@ interface TabStatus {
   anonymous: boolean;
   state: string;
   circuit: string[];
+  circuitId?: string;
   detail?: string;
 }
 
@@ -54,11 +55,11 @@ describe('the Chrome extension', () => {
   const status = (tabId: number) => chrome.ask<TabStatus>({ type: 'allium:tab-status', tabId });
 
   /** Loads the test page of a run and waits until every part of it has been requested. */
-  async function loadEverything(page: Page, run: string): Promise<Record<string, string | undefined>> {
+  async function loadEverything(page: Page, run: string, serviceWorker: boolean): Promise<Record<string, string | undefined>> {
     await page.goto(site.pageUrl(run));
     const missing = () => {
       const seen = new Set(site.hits.map((h) => h.path));
-      return site.expectedPaths(run).filter((p) => !seen.has(p));
+      return site.expectedPaths(run, serviceWorker).filter((p) => !seen.has(p));
     };
     await waitFor(`every request of run ${run}`, () => missing().length === 0).catch((err: Error) => {
       throw new Error(`${err.message}; missing ${missing().join(' ')}; seen ${JSON.stringify(site.hits)}`);
@@ -72,26 +73,107 @@ describe('the Chrome extension', () => {
 
   it('routes every request of an anonymous tab through relays, while a normal tab goes direct', async () => {
     // The normal tab first: a site's service workers are shared by all its tabs, and one that
-    // runs while an anonymous tab of the site is open is intercepted for that tab (docs/EXTENSION.md).
+    // runs while an anonymous tab of the site is open is intercepted in that tab's sessions too
+    // (docs/EXTENSION.md).
     const normal = await chrome.browser.newPage();
     expect((await status(await chrome.tabIdOf(normal))).anonymous).toBe(false);
-    expect(await loadEverything(normal, 'plain')).toEqual({ sw: 'ready', api: 'true', worker: 'main worker-fetch', socket: 'open', beacon: 'true' });
+    expect(await loadEverything(normal, 'plain', true)).toEqual({ sw: 'ready', api: 'true', worker: 'main worker-fetch', socket: 'open', beacon: 'true' });
     const plainHits = site.hits.filter((h) => h.path.startsWith('/plain/'));
-    expect(plainHits.length).toBeGreaterThan(site.expectedPaths('plain').length);
+    expect(plainHits.length).toBeGreaterThan(site.expectedPaths('plain', true).length);
     expect(plainHits.filter((h) => h.peer !== '127.0.0.1')).toEqual([]);
     expect(plainHits.some((h) => h.path === '/plain/socket')).toBe(true);
     await normal.close();
 
     const { page } = await anonymousTab();
     site.connections.length = 0;
-    const reports = await loadEverything(page, 'anon');
-    // The page's WebSocket failed; everything else worked.
-    expect(reports).toEqual({ sw: 'ready', api: 'true', worker: 'main worker-fetch', socket: 'error', beacon: 'true' });
+    const reports = await loadEverything(page, 'anon', false);
+    // The page's WebSocket and its service worker were refused; everything else worked.
+    expect(reports).toMatchObject({ api: 'true', worker: 'main worker-fetch', socket: 'error', beacon: 'true' });
+    expect(reports.sw).toMatch(/^error/);
     const anonHits = site.hits.filter((h) => h.path.startsWith('/anon/'));
     expect(anonHits.filter((h) => !outbound.has(h.peer))).toEqual([]);
     // Not one TCP connection from the browser itself (preconnects and WebSockets included).
     expect(site.connections.filter((c) => !outbound.has(c.peer))).toEqual([]);
-    expect(anonHits.some((h) => h.path === '/anon/socket')).toBe(false);
+    expect(anonHits.some((h) => h.path === '/anon/socket' || h.path === '/anon/sw.js')).toBe(false);
+    await page.close();
+  });
+
+  it('the popup shows the tab\'s three relays, and "New circuit" replaces them', async () => {
+    const { page, tabId } = await anonymousTab();
+    const popup = await chrome.browser.newPage();
+    await popup.goto(`chrome-extension://${chrome.extensionId}/popup.html?tab=${tabId}`);
+    const shownRelays = () => popup.$$eval('#circuit .relay-id', (items) => items.map((item) => (item as unknown as { title: string }).title));
+    const before = await waitFor('three relays in the popup', async () => ((await shownRelays()).length === 3 ? shownRelays() : undefined));
+    const known = new Set(demo.ready.relays.map((r) => r.id));
+    expect(before.every((id) => known.has(id))).toBe(true);
+    expect(new Set(before).size).toBe(3);
+    expect(before).toEqual((await status(tabId)).circuit);
+    expect(await popup.$eval('#status', (el) => (el as unknown as { dataset: { state: string } }).dataset.state)).toBe('ready');
+
+    const firstCircuit = (await status(tabId)).circuitId;
+    await popup.click('#new-circuit');
+    const after = await waitFor('another circuit in the popup', async () => {
+      const now = await status(tabId);
+      return now.circuitId !== firstCircuit && now.state === 'ready' ? now : undefined;
+    });
+    await waitFor('the popup to show it', async () => (await shownRelays()).join() === after.circuit.join());
+    expect(after.circuit).toHaveLength(3);
+    await popup.close();
+    await page.close();
+  });
+
+  it('two anonymous tabs have their own circuits and their own cookies, kept out of the browser', async () => {
+    const one = await anonymousTab();
+    const two = await anonymousTab();
+    await one.page.goto(`${site.main}/cookies/set-cookie?name=tab&value=one`);
+    const cookieOf = async (page: Page) => {
+      await page.goto(`${site.main}/cookies/check`);
+      return page.evaluate(() => (globalThis as unknown as { document: { body: { textContent: string } } }).document.body.textContent);
+    };
+    expect(await cookieOf(one.page)).toBe('tab=one');
+    expect(await cookieOf(two.page)).toBe('no cookie');
+    // The browser's own cookie store never saw it: a normal tab sends nothing.
+    const normal = await chrome.browser.newPage();
+    expect(await cookieOf(normal)).toBe('no cookie');
+    // Each tab's requests left from the exit of its own circuit.
+    const [statusOne, statusTwo] = [await status(one.tabId), await status(two.tabId)];
+    expect(statusOne.circuitId).toBeDefined();
+    expect(statusOne.circuitId).not.toBe(statusTwo.circuitId);
+    const exitOf = (s: TabStatus) => demo.ready.relays.find((r) => r.id === s.circuit[2])!.outbound;
+    const checks = site.hits.filter((h) => h.path === '/cookies/check');
+    expect(checks.map((h) => h.peer)).toEqual([exitOf(statusOne), exitOf(statusTwo), '127.0.0.1']);
+    await Promise.all([one.page.close(), two.page.close(), normal.close()]);
+  });
+
+  it('a tab opened from an anonymous tab is anonymous before its first request', async () => {
+    const { page } = await anonymousTab();
+    await page.goto(site.pageUrl('opener'));
+    site.connections.length = 0;
+    await page.click('#new-tab');
+    await waitFor('the opened page', () => site.hits.some((h) => h.path === '/opener/next.png'));
+    const target = await chrome.browser.waitForTarget((t) => t.type() === 'page' && t.url().endsWith('/opener/opened.html'));
+    const tab = (await target.page())!;
+    expect((await status(await chrome.tabIdOf(tab))).anonymous).toBe(true);
+    expect(site.hits.filter((h) => h.path.startsWith('/opener/') && !outbound.has(h.peer))).toEqual([]);
+    expect(site.connections.filter((c) => !outbound.has(c.peer))).toEqual([]);
+    await Promise.all([tab.close(), page.close()]);
+  });
+
+  it('logs in to the demo site through the circuit; the site sees an exit address', async () => {
+    const { page } = await anonymousTab();
+    await page.goto(`${demo.ready.site}/`);
+    expect(await page.$eval('.banner', (el) => (el as unknown as { className: string }).className)).toContain('allium');
+    await page.goto(`${demo.ready.site}/login`);
+    await page.type('input[name=user]', demo.ready.user.name);
+    await page.type('input[name=password]', demo.ready.user.password);
+    await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    expect(new URL(page.url()).pathname).toBe('/secret');
+    expect(await page.$eval('.secret', (el) => (el as unknown as { textContent: string }).textContent)).not.toBe('');
+    const login = demo.stderr().split('\n').find((line) => line.includes('login succeeded'));
+    expect(login).toBeDefined();
+    const logged = JSON.parse(login!) as { peer: string; arrival: string };
+    expect(logged.arrival).toBe('allium');
+    expect(outbound.has(logged.peer)).toBe(true);
     await page.close();
   });
 });

@@ -25,8 +25,11 @@ export interface TestSite {
   connections: { origin: 'main' | 'cross'; peer: string }[];
   /** The page of a run: every path of a run starts with /RUN/, so runs do not share service workers. */
   pageUrl(run: string): string;
-  /** Paths every complete load of a run must request (before the link is followed). */
-  expectedPaths(run: string): string[];
+  /**
+   * Paths every complete load of a run must request (before the link is followed); the service
+   * worker's only where one may be registered (anonymous tabs refuse them).
+   */
+  expectedPaths(run: string, serviceWorker: boolean): string[];
   close(): Promise<void>;
 }
 
@@ -42,6 +45,7 @@ function pageHtml(run: string, cross: string): string {
 <img id="image" src="/${run}/image.png">
 <iframe id="frame" src="${cross}/${run}/frame.html"></iframe>
 <a id="next" href="/${run}/next.html">next page</a>
+<a id="new-tab" href="/${run}/opened.html" target="_blank">in a new tab</a>
 <script src="/${run}/page.js"></script>
 </body></html>`;
 }
@@ -122,7 +126,10 @@ export async function startTestSite(): Promise<TestSite> {
         case 'favicon.png':
           return reply('image/png', PNG);
         case 'next.html':
+        case 'opened.html':
           return reply('text/html', NEXT(run));
+        case 'check':
+          return reply('text/plain', req.headers.cookie ?? 'no cookie');
         case 'api.json':
           return reply('application/json', '{"ok":true}');
         case 'set-cookie':
@@ -151,10 +158,10 @@ export async function startTestSite(): Promise<TestSite> {
     hits,
     connections,
     pageUrl: (run) => `${main}/${run}/`,
-    expectedPaths: (run) =>
-      ['', 'style.css', 'image.png', 'page.js', 'worker.js', 'worker-fetch', 'sw.js', 'sw-fetch', 'beacon', 'frame.html', 'frame.css', 'frame.png', 'frame.js', 'frame-fetch', 'api.json', 'sw-cross'].map(
-        (file) => `/${run}/${file}`,
-      ),
+    expectedPaths: (run, serviceWorker) =>
+      ['', 'style.css', 'image.png', 'page.js', 'worker.js', 'worker-fetch', 'beacon', 'frame.html', 'frame.css', 'frame.png', 'frame.js', 'frame-fetch', 'api.json']
+        .concat(serviceWorker ? ['sw.js', 'sw-fetch', 'sw-cross'] : [])
+        .map((file) => `/${run}/${file}`),
     close: () =>
       Promise.all(
         Object.values(servers).map((server) => {
