@@ -47,7 +47,8 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<un
     };
     req.on('data', onData);
     req.on('end', onEnd);
-    req.on('error', reject);
+    // A client that leaves mid-body is refused like any other bad body, not logged as a pool failure.
+    req.on('error', () => reject(new HttpError(400, 'BAD_JSON', 'request body ended before its announced length')));
   });
 }
 

@@ -14,6 +14,7 @@ import {
 import { nodeCrypto } from '../node/crypto.ts';
 import { loadOrCreateKeys } from '../node/key-file.ts';
 import { createLogger, errorMessage, type Logger } from '../node/log.ts';
+import { DEFAULT_POOL_FLOOD_LIMITS, FloodLimits, type PoolFloodLimits } from './flood-limits.ts';
 import { HttpError, readJsonBody, sendError, sendJson } from './http.ts';
 import { SignedListCache } from './list-cache.ts';
 import { RelayRegistry } from './registry.ts';
@@ -35,6 +36,8 @@ export type PoolOptions = {
   clockSkewMs?: number;
   log?: Logger;
   crypto?: CryptoProvider;
+  /** Per-source limits on POST requests and on new registrations (pool/flood-limits.ts). */
+  floodLimits?: Partial<PoolFloodLimits>;
 };
 
 export type RunningPool = { url: string; poolKey: string; close(): Promise<void> };
@@ -53,7 +56,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 const RESIGN_INTERVAL_MS = 5_000;
 const REQUEST_TIMEOUT_MS = 15_000;
 
-type Route = { method: 'GET' | 'POST'; handle(body: unknown, now: number): unknown };
+type Route = { method: 'GET' | 'POST'; handle(body: unknown, now: number, source: string): unknown };
 
 export async function startPool(opts: PoolOptions = {}): Promise<RunningPool> {
   const settings = { ...POOL_DEFAULTS, ...withoutUndefined(opts) };
@@ -79,6 +82,7 @@ export async function startPool(opts: PoolOptions = {}): Promise<RunningPool> {
   });
   const list = new SignedListCache({ registry, poolKey, crypto, maxAgeMs: RESIGN_INTERVAL_MS });
   const timings = { heartbeatPeriod: heartbeatPeriodMs, deprecationDelay: deprecationDelayMs };
+  const flood = new FloodLimits({ ...DEFAULT_POOL_FLOOD_LIMITS, ...opts.floodLimits }, log);
 
   const statementOf = (body: unknown, kind: StatementKind, now: number) => {
     let opened;
@@ -105,7 +109,7 @@ export async function startPool(opts: PoolOptions = {}): Promise<RunningPool> {
       '/v1/register',
       {
         method: 'POST',
-        handle(body, now) {
+        handle(body, now, source) {
           let descriptor;
           try {
             descriptor = verifyDescriptor(body, crypto);
@@ -116,6 +120,7 @@ export async function startPool(opts: PoolOptions = {}): Promise<RunningPool> {
           if (!registry.hasRoomFor(descriptor.id, now)) {
             throw new HttpError(503, 'REGISTRY_FULL', `this pool lists at most ${maxRelays} relays`);
           }
+          if (registry.live(descriptor.id, now) === undefined) flood.admitNewRelay(source, now);
           guard.admit(descriptor.id, descriptor.published, descriptor.nonce, now);
           const signed = body as SignedDescriptor;
           const previous = registry.register(
@@ -170,8 +175,11 @@ export async function startPool(opts: PoolOptions = {}): Promise<RunningPool> {
       if (req.method !== route.method) {
         throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${path} accepts ${route.method} only`, { allow: route.method });
       }
+      const source = req.socket.remoteAddress ?? '';
+      // Checked before the body is read: a flood costs the pool no JSON parsing and no signature check.
+      if (route.method === 'POST') flood.admitRequest(source, Date.now());
       const body = route.method === 'POST' ? await readJsonBody(req, MAX_BODY_BYTES) : undefined;
-      sendJson(res, 200, route.handle(body, Date.now()));
+      sendJson(res, 200, route.handle(body, Date.now(), source));
     } catch (err) {
       if (err instanceof HttpError) {
         log.debug('request refused', { path: req.url?.slice(0, 100), status: err.status, code: err.code, error: err.message });
