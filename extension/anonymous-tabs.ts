@@ -14,6 +14,7 @@ import { forgetJar, loadJar, loadTabs, saveJar, saveTabs, type TabRecord } from 
 import { blockTab, blockedTabs, unblockTab } from './tab-block.ts';
 import { fromBase64 } from './base64.ts';
 import { setPredictionAllowed } from './network-prediction.ts';
+import { OpenerGuard } from './opener-guard.ts';
 
 interface AnonymousTab {
   record: TabRecord;
@@ -25,6 +26,8 @@ interface AnonymousTab {
 
 /** How long a tab whose circuit could not be built waits before the next attempt. */
 const RETRY_MS = 3_000;
+/** How long events about a new tab may lag behind its creation. */
+const OPENED_GRACE_MS = 2_000;
 /** Schemes whose requests never reach the network; everything else must be http(s). */
 const LOCAL_SCHEMES = new Set(['data:', 'blob:', 'chrome-extension:', 'about:']);
 
@@ -39,6 +42,11 @@ export class AnonymousTabs {
   private readonly tabs = new Map<number, AnonymousTab>();
   private readonly network: Network;
   private readonly router?: ChromeRouter;
+  private readonly guard = new OpenerGuard();
+  /** Navigations the guard stopped in tabs not decided about yet, by tab. */
+  private readonly heldByGuard = new Map<number, string>();
+  /** Tabs just released from the guard, whose stopped navigation may still be reported. */
+  private readonly released = new Set<number>();
   /** Settled once the state kept in session storage is back (after a worker restart). */
   readonly ready: Promise<void>;
 
@@ -100,21 +108,64 @@ export class AnonymousTabs {
     for (const tabId of this.tabs.keys()) void this.prepare(tabId);
   }
 
-  /** A tab opened by an anonymous one (link, window.open) is anonymous before it loads anything. */
-  async opened(tabId: number, openerTabId: number | undefined, url: string | undefined): Promise<void> {
+  /**
+   * A new tab. One opened by an anonymous tab to show a page (link, window.open) becomes anonymous
+   * before it loads anything; the opener guard holds its first requests until then. Others are
+   * released from the guard, and loaded again if the guard stopped their first navigation.
+   */
+  async created(tabId: number, openerTabId: number | undefined, url: string | undefined): Promise<void> {
     await this.ready;
-    const opener = openerTabId === undefined ? undefined : this.tabs.get(openerTabId);
-    if (!opener || this.tabs.has(tabId)) return;
+    if (this.tabs.has(tabId)) return;
+    const fromAnonymous = openerTabId !== undefined && this.tabs.has(openerTabId);
+    if (fromAnonymous && url && /^https?:/.test(url)) return this.adoptOpened(tabId, url);
+    if (!fromAnonymous) return this.leaveAlone(tabId);
+    // Opened blank by an anonymous tab: a navigation target is announced within moments
+    // (onCreatedNavigationTarget); a tab that is none (a new tab page) stays normal.
+    setTimeout(() => {
+      if (!this.tabs.has(tabId)) void this.leaveAlone(tabId);
+    }, OPENED_GRACE_MS);
+  }
+
+  /** A tab created to show a navigation of another tab (link target, window.open). */
+  async navigationTarget(tabId: number, sourceTabId: number, url: string): Promise<void> {
+    await this.ready;
+    if (this.tabs.has(tabId)) return;
+    if (this.tabs.has(sourceTabId)) await this.adoptOpened(tabId, url);
+    else await this.leaveAlone(tabId);
+  }
+
+  /** The guard may have stopped a navigation of a tab it did not know yet: start it again once known. */
+  async navigationFailed(tabId: number, frameId: number, url: string, error: string): Promise<void> {
+    await this.ready;
+    if (frameId !== 0 || !/ERR_BLOCKED_BY_CLIENT/.test(error) || this.tabs.has(tabId) || !/^https?:/.test(url)) return;
+    if (!this.guard.isKnown(tabId)) this.heldByGuard.set(tabId, url);
+    else if (this.released.delete(tabId)) await browser.tabs.update(tabId, { url });
+  }
+
+  private async adoptOpened(tabId: number, url: string): Promise<void> {
+    if (this.tabs.has(tabId)) return;
     await this.adopt(tabId);
     if (this.tabs.get(tabId)?.state === 'lost') return;
-    // Its first navigation may have started before the interception and been blocked: start it again.
-    const tab = await browser.tabs.get(tabId);
-    const target = url ?? (tab as { pendingUrl?: string }).pendingUrl ?? tab.url;
-    if (target && /^https?:/.test(target)) await browser.tabs.update(tabId, { url: target });
+    // Its first navigation was held by the guard or the tab's rule: start it again, intercepted.
+    if (/^https?:/.test(url)) await browser.tabs.update(tabId, { url });
+  }
+
+  private async leaveAlone(tabId: number): Promise<void> {
+    if (this.guard.isKnown(tabId)) return;
+    await this.guard.decided(tabId);
+    const held = this.heldByGuard.get(tabId);
+    this.heldByGuard.delete(tabId);
+    if (held) await browser.tabs.update(tabId, { url: held });
+    else {
+      // Its navigation may still fail with the guard's error: then it is retried once.
+      this.released.add(tabId);
+      setTimeout(() => this.released.delete(tabId), OPENED_GRACE_MS);
+    }
   }
 
   async removed(tabId: number): Promise<void> {
     await this.ready;
+    this.guard.forget(tabId);
     await this.release(tabId, false);
   }
 
@@ -137,6 +188,7 @@ export class AnonymousTabs {
     }
     const tab = this.tabs.get(tabId);
     if (!tab || tab.record.lost) return false;
+    await this.guard.decided(tabId);
     await blockTab(tabId, 'websockets');
     return true;
   }
@@ -224,6 +276,8 @@ export class AnonymousTabs {
       await send(target, 'Fetch.failRequest', { requestId, errorReason: 'BlockedByClient' }).catch(() => {});
       return;
     }
+    // Pages of this site may open tabs: the guard holds those until they are intercepted.
+    if (paused.resourceType === 'Document') await this.guard.shown(new URL(request.url).hostname);
     let fulfilment;
     try {
       const client = await this.network.client();
@@ -252,7 +306,9 @@ export class AnonymousTabs {
 
   private async persist(): Promise<void> {
     await saveTabs(new Map([...this.tabs].map(([tabId, tab]) => [tabId, tab.record])));
-    await setPredictionAllowed(this.tabs.size === 0);
+    const any = this.tabs.size > 0;
+    await setPredictionAllowed(!any);
+    await (any ? this.guard.activate() : this.guard.deactivate());
   }
 
   /**
@@ -261,6 +317,7 @@ export class AnonymousTabs {
    * interception meanwhile was blocked by onDetach or is blocked here before it is re-attached.
    */
   private async restore(): Promise<void> {
+    await this.guard.restore();
     const records = await loadTabs();
     const blocked = await blockedTabs();
     const targets = this.router ? await chrome.debugger.getTargets() : [];

@@ -18,14 +18,13 @@ browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime
   return answer(message).catch((err: unknown) => ({ error: (err as Error)?.message ?? String(err) }));
 });
 
-// A tab opened from another to show a link (target=_blank, window.open, "open in new tab")…
-browser.webNavigation.onCreatedNavigationTarget.addListener((details) => void tabs.opened(details.tabId, details.sourceTabId, details.url));
-// …and, in case that comes late, any tab created with an opener and a web page to load. Tabs
-// opened blank (a new tab page, tools creating tabs) keep their own setting.
+// New tabs: those opened from anonymous tabs become anonymous before they load (see created()).
 browser.tabs.onCreated.addListener((tab) => {
-  const url = (tab as { pendingUrl?: string }).pendingUrl ?? tab.url;
-  if (tab.id !== undefined && url && /^https?:/.test(url)) void tabs.opened(tab.id, tab.openerTabId, url);
+  if (tab.id !== undefined) void tabs.created(tab.id, tab.openerTabId, (tab as { pendingUrl?: string }).pendingUrl ?? tab.url);
 });
+browser.webNavigation.onCreatedNavigationTarget.addListener((details) => void tabs.navigationTarget(details.tabId, details.sourceTabId, details.url));
+// Chrome's details name the network error (the polyfill's types, after Firefox, do not).
+chrome.webNavigation.onErrorOccurred.addListener((details) => void tabs.navigationFailed(details.tabId, details.frameId, details.url, details.error));
 browser.tabs.onRemoved.addListener((tabId) => void tabs.removed(tabId));
 
 async function answer(request: Request): Promise<Replies[Request['type']]> {

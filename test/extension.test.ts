@@ -111,10 +111,14 @@ describe('the Chrome extension', () => {
     expect(await popup.$eval('#status', (el) => (el as unknown as { dataset: { state: string } }).dataset.state)).toBe('ready');
 
     const firstCircuit = (await status(tabId)).circuitId;
+    await popup.waitForSelector('#new-circuit:not([disabled])');
     await popup.click('#new-circuit');
+    let now: TabStatus | undefined;
     const after = await waitFor('another circuit in the popup', async () => {
-      const now = await status(tabId);
+      now = await status(tabId);
       return now.circuitId !== firstCircuit && now.state === 'ready' ? now : undefined;
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}; status ${JSON.stringify(now)}`);
     });
     await waitFor('the popup to show it', async () => (await shownRelays()).join() === after.circuit.join());
     expect(after.circuit).toHaveLength(3);
@@ -145,18 +149,32 @@ describe('the Chrome extension', () => {
     await Promise.all([one.page.close(), two.page.close(), normal.close()]);
   });
 
-  it('a tab opened from an anonymous tab is anonymous before its first request', async () => {
+  it('tabs opened from an anonymous tab are anonymous before their first request; normal tabs still open normally', async () => {
     const { page } = await anonymousTab();
     await page.goto(site.pageUrl('opener'));
     site.connections.length = 0;
     await page.click('#new-tab');
-    await waitFor('the opened page', () => site.hits.some((h) => h.path === '/opener/next.png'));
-    const target = await chrome.browser.waitForTarget((t) => t.type() === 'page' && t.url().endsWith('/opener/opened.html'));
-    const tab = (await target.page())!;
-    expect((await status(await chrome.tabIdOf(tab))).anonymous).toBe(true);
+    await page.evaluate((url) => (globalThis as unknown as { open(url: string): unknown }).open(url), `${site.main}/opener/window-open`);
+    await waitFor('the opened pages', () => site.hits.some((h) => h.path === '/opener/next.png') && site.hits.some((h) => h.path === '/opener/window-open'));
+    for (const suffix of ['/opener/opened.html', '/opener/window-open']) {
+      const target = await chrome.browser.waitForTarget((t) => t.type() === 'page' && t.url().endsWith(suffix));
+      const tab = (await target.page())!;
+      expect((await status(await chrome.tabIdOf(tab))).anonymous).toBe(true);
+      await tab.close();
+    }
     expect(site.hits.filter((h) => h.path.startsWith('/opener/') && !outbound.has(h.peer))).toEqual([]);
     expect(site.connections.filter((c) => !outbound.has(c.peer))).toEqual([]);
-    await Promise.all([tab.close(), page.close()]);
+
+    // A normal tab of the same site opens its links in normal tabs, directly.
+    const normal = await chrome.browser.newPage();
+    await normal.goto(site.pageUrl('normal-opener'));
+    await normal.click('#new-tab');
+    await waitFor('the page opened from the normal tab', () => site.hits.some((h) => h.path === '/normal-opener/next.png'));
+    expect(site.hits.filter((h) => h.path === '/normal-opener/opened.html').map((h) => h.peer)).toContain('127.0.0.1');
+    const target = await chrome.browser.waitForTarget((t) => t.type() === 'page' && t.url().endsWith('/normal-opener/opened.html'));
+    const opened = (await target.page())!;
+    expect((await status(await chrome.tabIdOf(opened))).anonymous).toBe(false);
+    await Promise.all([opened.close(), normal.close(), page.close()]);
   });
 
   it('logs in to the demo site through the circuit; the site sees an exit address', async () => {

@@ -1,0 +1,115 @@
+// The relay's listening side (relay/ws-server.ts, relay/source-limits.ts) on real sockets, with
+// small limits so each one shows: concurrent connections and new connections per source, the
+// deadline for becoming a link (idle and slow-header connections), oversized WebSocket messages
+// (close 1009), and the log lines an operator sees — without any address in them.
+import net from 'node:net';
+import { Writable } from 'node:stream';
+import WebSocket from 'ws';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LINK_SUBPROTOCOL, MAX_MESSAGE_SIZE } from '../../shared/cell.ts';
+import type { Link } from '../../shared/link.ts';
+import { createLogger } from '../../node/log.ts';
+import { startLinkServer, type LinkServer } from '../../relay/ws-server.ts';
+import type { SourceLimits } from '../../relay/source-limits.ts';
+
+const servers: LinkServer[] = [];
+const sockets: net.Socket[] = [];
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function linkServer(sourceLimits: Partial<SourceLimits>, handshakeTimeoutMs = 5000) {
+  const logs: { level: string; message: string }[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).trim().split('\n')) logs.push(JSON.parse(line) as { level: string; message: string });
+      done();
+    },
+  });
+  const links: Link[] = [];
+  const server = await startLinkServer({ host: '127.0.0.1', port: 0, handshakeTimeoutMs, maxConnections: 1000, sourceLimits, log: createLogger('listener', sink), onLink: (link) => links.push(link) });
+  servers.push(server);
+  return { server, logs, links };
+}
+
+/** Opens a TCP connection from `from` and reports whether the relay kept it for `holdMs`. */
+function connection(port: number, from = '127.0.0.1', holdMs = 150): Promise<{ socket: net.Socket; kept: boolean; closedAfterMs?: number }> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress: from });
+    sockets.push(socket);
+    const started = Date.now();
+    let closedAfterMs: number | undefined;
+    socket.on('error', () => {});
+    socket.on('close', () => (closedAfterMs = Date.now() - started));
+    setTimeout(() => resolve({ socket, kept: closedAfterMs === undefined, closedAfterMs }), holdMs);
+  });
+}
+
+describe('per-source limits on the relay listener', () => {
+  it('holds at most maxConnectionsPerSource connections per source; other sources are not affected', async () => {
+    const { server, logs } = await linkServer({ maxConnectionsPerSource: 5, connectionRate: { capacity: 100, refillPerSecond: 100 } });
+    const first = await Promise.all(Array.from({ length: 8 }, () => connection(server.port, '127.0.0.7')));
+    expect(first.filter((c) => c.kept)).toHaveLength(5);
+    expect((await connection(server.port, '127.0.0.8')).kept).toBe(true);
+    // A connection closed gives its place back.
+    first.find((c) => c.kept)!.socket.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await connection(server.port, '127.0.0.7')).kept).toBe(true);
+    expect((await connection(server.port, '127.0.0.7')).kept).toBe(false);
+    const warnings = logs.filter((l) => l.level === 'warn');
+    expect(warnings[0].message).toBe('connection refused: a source already holds 5 connections (per-source limit)');
+    expect(JSON.stringify(logs)).not.toContain('127.0.0.7');
+  });
+
+  it('admits a burst of new connections per source, then a steady rate', async () => {
+    const { server, logs } = await linkServer({ maxConnectionsPerSource: 100, connectionRate: { capacity: 3, refillPerSecond: 4 } });
+    const burst = await Promise.all(Array.from({ length: 6 }, () => connection(server.port, '127.0.0.9')));
+    expect(burst.filter((c) => c.kept)).toHaveLength(3);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await connection(server.port, '127.0.0.9', 50)).kept).toBe(true);
+    expect(logs.some((l) => l.message.startsWith('connection refused: a source opens connections faster than 4/s after a burst of 3'))).toBe(true);
+  });
+
+  it('cuts a connection that has not become a link within the handshake timeout: idle, slow headers, or plain HTTP', async () => {
+    const { server } = await linkServer({}, 400);
+    const idle = connection(server.port, '127.0.0.1', 1500);
+    const slow = connection(server.port, '127.0.0.1', 1500);
+    void slow.then(() => {});
+    const slowSocket = sockets[sockets.length - 1];
+    slowSocket.write('GET / HTTP/1.1\r\n');
+    const drip = setInterval(() => slowSocket.writable && slowSocket.write('X-Drip: 1\r\n'), 100);
+    const [idleResult, slowResult] = await Promise.all([idle, slow]);
+    clearInterval(drip);
+    for (const result of [idleResult, slowResult]) {
+      expect(result.kept).toBe(false);
+      expect(result.closedAfterMs).toBeGreaterThanOrEqual(350);
+      expect(result.closedAfterMs).toBeLessThan(1400);
+    }
+  });
+
+  it('does not cut a link that completed its WebSocket handshake', async () => {
+    const { server, links } = await linkServer({}, 300);
+    const socket = new WebSocket(`ws://127.0.0.1:${server.port}`, [LINK_SUBPROTOCOL]);
+    let closed = false;
+    socket.on('close', () => (closed = true));
+    await new Promise((resolve) => socket.once('open', resolve));
+    await new Promise((r) => setTimeout(r, 800));
+    expect(closed).toBe(false);
+    expect(links).toHaveLength(1);
+    socket.close();
+  });
+
+  it('closes a link that sends a message larger than 64 cells with 1009, and serves the next link', async () => {
+    const { server, links } = await linkServer({});
+    const socket = new WebSocket(`ws://127.0.0.1:${server.port}`, [LINK_SUBPROTOCOL]);
+    await new Promise((resolve) => socket.once('open', resolve));
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    socket.send(new Uint8Array(MAX_MESSAGE_SIZE + 512));
+    expect(await closed).toBe(1009);
+    const next = new WebSocket(`ws://127.0.0.1:${server.port}`, [LINK_SUBPROTOCOL]);
+    await new Promise((resolve) => next.once('open', resolve));
+    expect(links).toHaveLength(2);
+    next.close();
+  });
+});
