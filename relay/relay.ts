@@ -12,6 +12,7 @@ import { nodeWebSocketFactory } from '../node/websocket.ts';
 import { createExit } from './exit.ts';
 import { createExitPolicy } from './exit-policy.ts';
 import { joinPools } from './pool-client.ts';
+import type { SourceLimits } from './source-limits.ts';
 import { startLinkServer } from './ws-server.ts';
 
 export interface RelayOptions {
@@ -26,6 +27,8 @@ export interface RelayOptions {
   allowPrivate: boolean;
   nickname?: string;
   limits?: Partial<RelayLimits>;
+  /** Per-source connection limits on the listening side (relay/source-limits.ts). */
+  sourceLimits?: Partial<SourceLimits>;
   log: Logger;
 }
 
@@ -86,6 +89,8 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     port: options.port,
     handshakeTimeoutMs,
     maxConnections: 10_000,
+    sourceLimits: options.sourceLimits,
+    log: log.child('listener'),
     onLink: (link) => node.addLink(link),
     onRequest: (req, res) => {
       if (req.url !== '/health') return false;

@@ -1,17 +1,24 @@
 // The relay's listening side: HTTP server + `ws`, refusing anything that is not a TPDP link.
+// Every TCP connection is admitted per source (relay/source-limits.ts) and must become a TPDP
+// link within the handshake timeout, so idle and slow-header connections cannot pile up.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { LINK_SUBPROTOCOL, MAX_MESSAGE_SIZE } from '../shared/cell.ts';
 import type { Link } from '../shared/link.ts';
 import { linkFromWebSocket, type WebSocketLike } from '../shared/websocket-link.ts';
+import type { Logger } from '../node/log.ts';
+import { ConnectionGate, DEFAULT_SOURCE_LIMITS, type SourceLimits } from './source-limits.ts';
 
 export interface LinkServerOptions {
   host: string;
   port: number;
-  /** Bound on the WebSocket opening handshake (HTTP upgrade). */
+  /** Bound on the WebSocket opening handshake (HTTP upgrade), from the TCP connection on. */
   handshakeTimeoutMs: number;
   maxConnections: number;
+  /** Per-source connection limits; defaults as Tor's. */
+  sourceLimits?: Partial<SourceLimits>;
+  log: Logger;
   onLink(link: Link): void;
   /** Extra plain-HTTP routes (health); return false to fall through to 404. */
   onRequest?(req: http.IncomingMessage, res: http.ServerResponse): boolean;
@@ -23,14 +30,36 @@ export interface LinkServer {
 }
 
 export function startLinkServer(options: LinkServerOptions): Promise<LinkServer> {
-  const server = http.createServer((req, res) => {
-    if (options.onRequest?.(req, res)) return;
-    res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
-    res.end(`This is an Allium relay: connect with a WebSocket offering the "${LINK_SUBPROTOCOL}" subprotocol.\n`);
-  });
-  server.headersTimeout = options.handshakeTimeoutMs;
-  server.requestTimeout = options.handshakeTimeoutMs;
+  const server = http.createServer(
+    {
+      headersTimeout: options.handshakeTimeoutMs,
+      requestTimeout: options.handshakeTimeoutMs,
+      // How often node enforces the two timeouts above (its default, 30 s, would triple them).
+      connectionsCheckingInterval: Math.min(1000, options.handshakeTimeoutMs),
+    },
+    (req, res) => {
+      if (options.onRequest?.(req, res)) return;
+      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+      res.end(`This is an Allium relay: connect with a WebSocket offering the "${LINK_SUBPROTOCOL}" subprotocol.\n`);
+    },
+  );
   server.maxConnections = options.maxConnections;
+  const gate = new ConnectionGate({ ...DEFAULT_SOURCE_LIMITS, ...options.sourceLimits }, options.log);
+  const deadlines = new WeakMap<Socket, ReturnType<typeof setTimeout>>();
+  server.on('connection', (socket: Socket) => {
+    const release = gate.admit(socket.remoteAddress ?? '', Date.now());
+    if (!release) {
+      socket.destroy();
+      return;
+    }
+    // Node's header timeout only starts with the first byte: a silent connection would stay forever.
+    const deadline = setTimeout(() => socket.destroy(), options.handshakeTimeoutMs);
+    deadlines.set(socket, deadline);
+    socket.once('close', () => {
+      clearTimeout(deadline);
+      release();
+    });
+  });
   const wss = new WebSocketServer({
     server,
     maxPayload: MAX_MESSAGE_SIZE,
@@ -38,7 +67,9 @@ export function startLinkServer(options: LinkServerOptions): Promise<LinkServer>
     handleProtocols: (protocols) => (protocols.has(LINK_SUBPROTOCOL) ? LINK_SUBPROTOCOL : false),
     verifyClient: (info: { req: http.IncomingMessage }) => (info.req.headers['sec-websocket-protocol'] ?? '').split(',').some((p) => p.trim() === LINK_SUBPROTOCOL),
   });
-  wss.on('connection', (socket) => {
+  wss.on('connection', (socket, req) => {
+    // A link now: from here the relay's own link timers (no circuit within the timeout) apply.
+    clearTimeout(deadlines.get(req.socket));
     socket.on('error', () => {});
     options.onLink(linkFromWebSocket(socket as unknown as WebSocketLike, false, 'inbound'));
   });

@@ -71,11 +71,10 @@ describe('per-source limits on the relay listener', () => {
     expect(logs.some((l) => l.message.startsWith('connection refused: a source opens connections faster than 4/s after a burst of 3'))).toBe(true);
   });
 
-  it('cuts a connection that has not become a link within the handshake timeout: idle, slow headers, or plain HTTP', async () => {
+  it('cuts a connection that has not become a link within the handshake timeout: silent, or sending headers slowly', async () => {
     const { server } = await linkServer({}, 400);
     const idle = connection(server.port, '127.0.0.1', 1500);
     const slow = connection(server.port, '127.0.0.1', 1500);
-    void slow.then(() => {});
     const slowSocket = sockets[sockets.length - 1];
     slowSocket.write('GET / HTTP/1.1\r\n');
     const drip = setInterval(() => slowSocket.writable && slowSocket.write('X-Drip: 1\r\n'), 100);
