@@ -26,6 +26,8 @@ interface AnonymousTab {
 
 /** How long a tab whose circuit could not be built waits before the next attempt. */
 const RETRY_MS = 3_000;
+/** How long an empty page may take to replace a browser page before attaching. */
+const BLANK_TIMEOUT_MS = 3_000;
 /** How long events about a new tab may lag behind its creation. */
 const OPENED_GRACE_MS = 2_000;
 /** Schemes whose requests never reach the network; everything else must be http(s). */
@@ -91,7 +93,7 @@ export class AnonymousTabs {
     await this.adopt(tabId);
     // What the tab shows was loaded directly, and its scripts may hold direct connections:
     // load it again, through the circuit.
-    if (this.tabs.get(tabId)?.state !== 'lost' && /^https?:/.test(page.url ?? '')) await browser.tabs.reload(tabId);
+    if (this.tabs.get(tabId)?.state !== 'lost' && /^https?:/.test(page.url ?? '')) await browser.tabs.update(tabId, { url: page.url });
     return this.status(tabId);
   }
 
@@ -181,7 +183,7 @@ export class AnonymousTabs {
   private async intercept(tabId: number): Promise<boolean> {
     await blockTab(tabId);
     try {
-      await this.router!.attach(tabId);
+      await this.attachLeavingBrowserPages(tabId);
     } catch (err) {
       await this.lose(tabId, `the debugger could not attach: ${(err as Error).message}`);
       return false;
@@ -191,6 +193,27 @@ export class AnonymousTabs {
     await this.guard.decided(tabId);
     await blockTab(tabId, 'websockets');
     return true;
+  }
+
+  /**
+   * Browser pages (chrome://, the error page of a blocked load) cannot be debugged. The tab is
+   * blocked meanwhile, so it may as well show an empty page, which can.
+   */
+  private async attachLeavingBrowserPages(tabId: number): Promise<void> {
+    try {
+      await this.router!.attach(tabId);
+    } catch (err) {
+      if (!/Cannot access/i.test((err as Error).message)) throw err;
+      await browser.tabs.update(tabId, { url: 'about:blank' });
+      const deadline = Date.now() + BLANK_TIMEOUT_MS;
+      for (;;) {
+        const tab = await browser.tabs.get(tabId);
+        if (tab.url === 'about:blank' && tab.status === 'complete') break;
+        if (Date.now() > deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await this.router!.attach(tabId);
+    }
   }
 
   /** Interception is gone: block the tab at once, and say so until the user acts. */

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import { bodyData, launchWithExtension, waitFor, type ExtensionBrowser } from './support/browser.ts';
 import { startTestSite, type TestSite } from './support/browser-site.ts';
-import { startService, tempDir, type Service } from './support/processes.ts';
+import { startService, startTestNetwork, tempDir, type Service } from './support/processes.ts';
 
 interface DemoReady {
   pool: string;
@@ -192,6 +192,57 @@ describe('the Chrome extension', () => {
     const logged = JSON.parse(login!) as { peer: string; arrival: string };
     expect(logged.arrival).toBe('allium');
     expect(outbound.has(logged.peer)).toBe(true);
+    await page.close();
+  });
+
+  it('a relay of the tab\'s circuit stops: nothing goes direct, and the next load succeeds on a new circuit', async () => {
+    // Relays as separate processes, so that one of them can be killed.
+    const network = await startTestNetwork({ relays: 4 });
+    try {
+      await chrome.ask({ type: 'allium:set-pools', pools: [network.poolRef] });
+      const { page, tabId } = await anonymousTab();
+      await page.goto(`${site.main}/failover/check`);
+      const before = await status(tabId);
+      const middle = network.relays.find((r) => r.ready.id === before.circuit[1])!;
+      await middle.stop('SIGKILL');
+      site.connections.length = 0;
+      const response = await page.goto(`${site.main}/failover/check`);
+      expect(response?.status()).toBe(200);
+      const after = await waitFor('a new circuit', async () => {
+        const now = await status(tabId);
+        return now.state === 'ready' && now.circuit.length === 3 ? now : undefined;
+      });
+      expect(after.circuit).not.toContain(middle.ready.id);
+      const exits = new Set(network.relays.map((r) => r.outbound));
+      expect(site.hits.filter((h) => h.path === '/failover/check').every((h) => exits.has(h.peer))).toBe(true);
+      expect(site.connections.filter((c) => !exits.has(c.peer))).toEqual([]);
+      await page.close();
+    } finally {
+      await chrome.ask({ type: 'allium:set-pools', pools: [{ url: demo.ready.pool, key: demo.ready.poolKey }] });
+      await network.stop();
+    }
+  });
+
+  it('fails closed when interception is lost, and says so', async () => {
+    const { page, tabId } = await anonymousTab();
+    // The debugger may not stay on browser pages: Chrome detaches it, as when the user cancels
+    // the "started debugging this browser" bar.
+    await page.goto('chrome://version').catch(() => {});
+    const lost = await waitFor('the tab to be marked lost', async () => {
+      const now = await status(tabId);
+      return now.state === 'lost' ? now : undefined;
+    });
+    expect(lost.detail).toMatch(/Protection lost/);
+    const hitsBefore = site.hits.length;
+    site.connections.length = 0;
+    await expect(page.goto(`${site.main}/lost/check`)).rejects.toThrow(/ERR_BLOCKED_BY_CLIENT/);
+    expect(site.hits.length).toBe(hitsBefore);
+    expect(site.connections).toEqual([]);
+    // Turning it on again protects it again.
+    await chrome.ask({ type: 'allium:set-tab', tabId, anonymous: true });
+    await waitFor('the tab to be ready', async () => (await status(tabId)).state === 'ready');
+    await page.goto(`${site.main}/lost/check`);
+    expect(outbound.has(site.hits[site.hits.length - 1].peer)).toBe(true);
     await page.close();
   });
 });
