@@ -245,4 +245,20 @@ describe('the Chrome extension', () => {
     expect(outbound.has(site.hits[site.hits.length - 1].peer)).toBe(true);
     await page.close();
   });
+
+  it('keeps an anonymous tab protected, with its cookies, when Chrome stops the service worker', async () => {
+    const { page, tabId } = await anonymousTab();
+    await page.goto(`${site.main}/lifecycle/set-cookie?name=kept&value=yes`);
+    await chrome.stopWorker();
+    site.connections.length = 0;
+    // The paused request wakes the worker, which takes its state back from session storage.
+    await page.goto(`${site.main}/lifecycle/check`);
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { body: { textContent: string } } }).document.body.textContent)).toBe('kept=yes');
+    expect(site.hits.filter((h) => h.path.startsWith('/lifecycle/')).every((h) => outbound.has(h.peer))).toBe(true);
+    expect(site.connections.filter((c) => !outbound.has(c.peer))).toEqual([]);
+    const now = await status(tabId);
+    expect(now).toMatchObject({ anonymous: true, state: 'ready' });
+    expect(now.circuit).toHaveLength(3);
+    await page.close();
+  });
 });

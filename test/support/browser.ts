@@ -45,6 +45,8 @@ export interface ExtensionBrowser {
   ask<T = unknown>(message: object): Promise<T>;
   /** The browser's id of a puppeteer page's tab. */
   tabIdOf(page: Page): Promise<number>;
+  /** Stops the extension's service worker, as Chrome does when it is idle; events wake it again. */
+  stopWorker(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -77,7 +79,26 @@ export async function launchWithExtension(): Promise<ExtensionBrowser> {
       if (id === undefined) throw new Error('tab of the page not found');
       return id;
     };
-    return { browser, extensionId, control, ask, tabIdOf, close: () => browser.close() };
+    const stopWorker = async () => {
+      const session = await control.createCDPSession();
+      const running = new Promise<string>((resolve) =>
+        session.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
+          const ours = versions.find((v) => v.scriptURL === worker.url() && v.runningStatus === 'running');
+          if (ours) resolve(ours.versionId);
+        }),
+      );
+      await session.send('ServiceWorker.enable');
+      const versionId = await running;
+      const stopped = new Promise<void>((resolve) =>
+        session.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
+          if (versions.some((v) => v.versionId === versionId && v.runningStatus === 'stopped')) resolve();
+        }),
+      );
+      await session.send('ServiceWorker.stopWorker', { versionId });
+      await stopped;
+      await session.detach();
+    };
+    return { browser, extensionId, control, ask, tabIdOf, stopWorker, close: () => browser.close() };
   } catch (err) {
     await browser.close();
     throw err;
