@@ -3,6 +3,10 @@
 // auto-attach, in its out-of-process iframes and workers. Paused requests are handed to
 // `onRequest`, which fulfils or fails them: nothing the tab asks for leaves the browser by itself.
 //
+// Pages of an anonymous tab get their cookies from the tab's jar, in HTTP headers only:
+// `document.cookie` would read and write the browser's shared store, normal browsing's cookies
+// included, so it is turned off (it reads empty and ignores writes).
+//
 // Service workers are refused, as Tor Browser does. Chrome checks a registered service worker
 // for updates by fetching its script from the browser process, before any debugger target
 // exists for the new version: measured, such a check went out from the browser's own address
@@ -49,6 +53,7 @@ export class ChromeRouter {
       if (!/already attached/i.test((err as Error).message)) throw err;
     }
     await this.network(target);
+    await send(target, 'Emulation.setDocumentCookieDisabled', { disabled: true });
     await send(target, 'Target.setAutoAttach', AUTO_ATTACH);
     await send(target, 'Fetch.enable', FETCH_PATTERNS);
   }
@@ -88,6 +93,7 @@ export class ChromeRouter {
     // A paused worker answers these only once it runs (its own thread handles them); sent now,
     // they are queued ahead of the run command, so they apply before its first line runs.
     const network = this.network(target);
+    const cookies = type === 'iframe' ? send(target, 'Emulation.setDocumentCookieDisabled', { disabled: true }) : Promise.resolve();
     try {
       await fetch;
     } catch (err) {
@@ -100,6 +106,12 @@ export class ChromeRouter {
       }
     }
     await nested.catch(() => {});
+    try {
+      await cookies;
+    } catch (err) {
+      console.warn(`allium: cannot keep the browser's cookies from ${url}; it stays paused`, err);
+      return;
+    }
     if (attached.waitingForDebugger) await send(target, 'Runtime.runIfWaitingForDebugger').catch(() => {});
     network.catch((err) => console.warn(`allium: network settings not applied in ${type} ${url}`, err));
   }

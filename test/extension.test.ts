@@ -139,6 +139,12 @@ describe('the Chrome extension', () => {
     // The browser's own cookie store never saw it: a normal tab sends nothing.
     const normal = await chrome.browser.newPage();
     expect(await cookieOf(normal)).toBe('no cookie');
+    // Nor can an anonymous page read or write that store from script.
+    type CookieDocument = { document: { cookie: string } };
+    await normal.evaluate(() => void ((globalThis as unknown as CookieDocument).document.cookie = 'normal=1; path=/'));
+    expect(await one.page.evaluate(() => (globalThis as unknown as CookieDocument).document.cookie)).toBe('');
+    await one.page.evaluate(() => void ((globalThis as unknown as CookieDocument).document.cookie = 'script=1; path=/'));
+    expect(await normal.evaluate(() => (globalThis as unknown as CookieDocument).document.cookie)).toBe('normal=1');
     // Each tab's requests left from the exit of its own circuit.
     const [statusOne, statusTwo] = [await status(one.tabId), await status(two.tabId)];
     expect(statusOne.circuitId).toBeDefined();
