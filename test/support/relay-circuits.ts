@@ -1,0 +1,91 @@
+// Circuits over real WebSockets through relays a test chooses (bypassing the client's random
+// path), and a bystander: a circuit that keeps exchanging checked bytes while a test breaks
+// something else, to show that other circuits are not disturbed.
+import { ClientCircuit, hopTargetOf } from '../../shared/client/circuit.ts';
+import { fetchDirectory, type DirectoryRelay, type PoolRef } from '../../shared/directory.ts';
+import type { TpdpError } from '../../shared/errors.ts';
+import { openWebSocketLink, type WebSocketFactory } from '../../shared/websocket-link.ts';
+import { nodeCrypto } from '../../node/crypto.ts';
+import { nodeWebSocketFactory } from '../../node/websocket.ts';
+
+export async function listedRelays(pool: PoolRef): Promise<DirectoryRelay[]> {
+  return (await fetchDirectory([pool], { fetch, crypto: nodeCrypto })).relays;
+}
+
+export interface CircuitOptions {
+  webSocket?: WebSocketFactory;
+  handshakeTimeoutMs?: number;
+  maxStreams?: number;
+}
+
+/** Builds a circuit through exactly these relays on a link of its own; rejects as the build fails. */
+export async function circuitThrough(relays: DirectoryRelay[], options: CircuitOptions = {}) {
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5000;
+  const link = await openWebSocketLink(options.webSocket ?? nodeWebSocketFactory(), relays[0].url, handshakeTimeoutMs);
+  const closed: TpdpError[] = [];
+  const circuit = new ClientCircuit({
+    crypto: nodeCrypto,
+    link,
+    circuitId: 1,
+    handshakeTimeoutMs,
+    maxStreams: options.maxStreams,
+    onClose: (_circuit, error) => {
+      closed.push(error);
+      link.close('DONE', 'circuit closed');
+    },
+  });
+  link.handlers = { onCell: (cell) => circuit.handleCell(cell), onClose: (reason, detail) => circuit.linkClosed(reason, detail) };
+  await circuit.build(relays.map(hopTargetOf));
+  return { circuit, link, closed };
+}
+
+export interface Bystander {
+  roundTrips: number;
+  corrupt: number;
+  error?: TpdpError;
+  /** Ends the exchange; resolves with the final counts. */
+  stop(): Promise<Bystander>;
+}
+
+/** Sends 1000-byte messages to a TCP echo server through `circuit`, one at a time, checking each echo. */
+export async function startBystander(circuit: ClientCircuit, echoPort: number): Promise<Bystander> {
+  const stream = await circuit.openStream({ kind: 'connect', host: '127.0.0.1', port: echoPort });
+  let running = true;
+  let expected = new Uint8Array(0);
+  let received: number[] = [];
+  let next: () => void = () => {};
+  const state: Bystander = {
+    roundTrips: 0,
+    corrupt: 0,
+    async stop() {
+      running = false;
+      await done;
+      stream.close('DONE');
+      return state;
+    },
+  };
+  stream.onData = (chunk) => {
+    received.push(...chunk);
+    stream.consumed();
+    if (received.length < expected.length) return;
+    if (received.length !== expected.length || received.some((byte, i) => byte !== expected[i])) state.corrupt++;
+    else state.roundTrips++;
+    next();
+  };
+  stream.onClose = (error) => {
+    state.error = error;
+    running = false;
+    next();
+  };
+  const done = (async () => {
+    for (let i = 0; running; i++) {
+      expected = Uint8Array.from({ length: 1000 }, (_, j) => (i * 7 + j * 13) & 0xff);
+      received = [];
+      const echoed = new Promise<void>((resolve) => (next = resolve));
+      stream.write(expected);
+      await echoed;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  })();
+  return state;
+}

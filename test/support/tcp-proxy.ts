@@ -1,0 +1,74 @@
+// A TCP proxy on loopback between a client and a relay, to fail a link the way a network does:
+// cut it without a WebSocket close frame (FIN or RST), or stop reading from the relay.
+import net from 'node:net';
+
+export interface TcpProxy {
+  port: number;
+  /** The relay URL as seen through the proxy. */
+  url: string;
+  /** Connections currently relayed. */
+  readonly connections: number;
+  /** Ends every relayed connection at the TCP level: FIN both ways, or RST both ways. */
+  cut(mode: 'fin' | 'reset'): void;
+  /** Stops reading from the relay (its bytes pile up in the kernel, then in the relay), or reads again. */
+  stallTowardClient(stalled: boolean): void;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  const pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
+  let stalled = false;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target);
+    const pair = { client, upstream };
+    pairs.add(pair);
+    client.on('error', () => {});
+    upstream.on('error', () => {});
+    client.pipe(upstream);
+    if (!stalled) upstream.pipe(client);
+    const gone = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', gone);
+    upstream.on('close', gone);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    url: `ws://127.0.0.1:${port}`,
+    get connections() {
+      return pairs.size;
+    },
+    cut(mode) {
+      for (const { client, upstream } of pairs) {
+        if (mode === 'reset') {
+          client.resetAndDestroy();
+          upstream.resetAndDestroy();
+        } else {
+          client.end();
+          upstream.end();
+        }
+      }
+    },
+    stallTowardClient(value) {
+      stalled = value;
+      for (const { client, upstream } of pairs) {
+        if (value) {
+          upstream.unpipe(client);
+          upstream.pause();
+        } else upstream.pipe(client);
+      }
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const { client, upstream } of pairs) {
+          client.destroy();
+          upstream.destroy();
+        }
+        server.close(() => resolve());
+      }),
+  };
+}
