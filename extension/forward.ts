@@ -9,6 +9,9 @@ import { fromBase64, toBase64 } from './base64.ts';
 import type { ErrorReason, RequestPaused } from './cdp.ts';
 import type { CookieJar } from './cookie-jar.ts';
 
+/** Content codings the browser's DecompressionStream undoes. */
+const DECODABLE = ['gzip', 'deflate'] as const;
+
 export interface Fulfilment {
   responseCode: number;
   responsePhrase?: string;
@@ -30,6 +33,8 @@ export async function forward(paused: RequestPaused, context: ForwardContext): P
   const headers = Object.entries(paused.request.headers).filter(([name]) => name.toLowerCase() !== 'cookie');
   const cookie = context.jar.header(url);
   if (cookie) headers.push(['Cookie', cookie]);
+  // Chrome adds Accept-Encoding below the interception point, so paused requests lack it.
+  if (!headers.some(([name]) => name.toLowerCase() === 'accept-encoding')) headers.push(['Accept-Encoding', DECODABLE.join(', ')]);
   const body = await requestBody(paused, context);
   const response = await rawExchange(context.client, { method, url, headers, body }, { isolationKey: context.isolationKey });
   const setCookies = response.headers.filter(([name]) => name.toLowerCase() === 'set-cookie').map(([, value]) => value);
@@ -43,12 +48,22 @@ async function requestBody(paused: RequestPaused, context: ForwardContext): Prom
   return paused.request.hasPostData ? context.postData() : null;
 }
 
+/**
+ * Chrome hands a fulfilled body to the page as it is, without undoing its Content-Encoding
+ * (measured: a gzip page showed as gzip bytes), so the extension decodes what it asked for.
+ */
 async function fulfilment(response: RawResponse): Promise<Fulfilment> {
-  const body = response.body ? new Uint8Array(await new Response(response.body).arrayBuffer()) : new Uint8Array(0);
+  const encoding = response.headers.find(([name]) => name.toLowerCase() === 'content-encoding')?.[1].trim().toLowerCase();
+  const decode = encoding !== undefined && (DECODABLE as readonly string[]).includes(encoding) ? (encoding as CompressionFormat) : undefined;
+  // (The DOM types make a decompressor's input BufferSource, which a byte stream feeds fine.)
+  const decompress = decode && (new DecompressionStream(decode) as unknown as ReadableWritablePair<Uint8Array, Uint8Array>);
+  const stream = response.body && decompress ? response.body.pipeThrough(decompress) : response.body;
+  const body = stream ? new Uint8Array(await new Response(stream).arrayBuffer()) : new Uint8Array(0);
+  const dropped = new Set(['set-cookie', ...(decode ? ['content-encoding', 'content-length'] : [])]);
   return {
     responseCode: response.status,
     ...(response.statusText ? { responsePhrase: response.statusText } : {}),
-    responseHeaders: response.headers.filter(([name]) => name.toLowerCase() !== 'set-cookie').map(([name, value]) => ({ name, value })),
+    responseHeaders: response.headers.filter(([name]) => !dropped.has(name.toLowerCase())).map(([name, value]) => ({ name, value })),
     body: toBase64(body),
   };
 }

@@ -184,6 +184,13 @@ describe('the Chrome extension', () => {
     await Promise.all([opened.close(), normal.close(), page.close()]);
   });
 
+  it('asks exits for compressed responses and hands pages the decoded body', async () => {
+    const { page } = await anonymousTab();
+    await page.goto(`${site.main}/encoding/compressed`);
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { body: { textContent: string } } }).document.body.textContent)).toBe('compressed and decoded');
+    await page.close();
+  });
+
   it('logs in to the demo site through the circuit; the site sees an exit address', async () => {
     const { page } = await anonymousTab();
     await page.goto(`${demo.ready.site}/`);

@@ -6,6 +6,7 @@
 // can tell direct traffic (127.0.0.1) from exit traffic (a relay's outbound address).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { WebSocketServer } from 'ws';
 
 export interface Hit {
@@ -128,6 +129,10 @@ export async function startTestSite(): Promise<TestSite> {
         case 'next.html':
         case 'opened.html':
           return reply('text/html', NEXT(run));
+        case 'compressed':
+          // As servers do: gzip only for clients that accept it.
+          if (!/gzip/.test(String(req.headers['accept-encoding']))) return reply('text/plain', 'not compressed');
+          return reply('text/plain', gzipSync('compressed and decoded'), { 'content-encoding': 'gzip' });
         case 'check':
           return reply('text/plain', req.headers.cookie ?? 'no cookie');
         case 'api.json':
