@@ -89,3 +89,19 @@ export async function startBystander(circuit: ClientCircuit, echoPort: number): 
   })();
   return state;
 }
+
+/** A relay's /health counters (links, circuits, streams), read over plain HTTP. */
+export async function relayHealth(relayUrl: string): Promise<{ links: number; circuits: number; streams: number }> {
+  const response = await fetch(relayUrl.replace(/^ws/, 'http') + '/health');
+  return (await response.json()) as { links: number; circuits: number; streams: number };
+}
+
+/** Polls until `check` holds, failing after `timeoutMs`; resolves with the time it took. */
+export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<number> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return Date.now() - started;
+}

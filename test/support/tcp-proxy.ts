@@ -12,6 +12,8 @@ export interface TcpProxy {
   cut(mode: 'fin' | 'reset'): void;
   /** Stops reading from the relay (its bytes pile up in the kernel, then in the relay), or reads again. */
   stallTowardClient(stalled: boolean): void;
+  /** Stops forwarding both ways while keeping both TCP connections open: a link gone silent. */
+  blackhole(): void;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,15 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
           upstream.unpipe(client);
           upstream.pause();
         } else upstream.pipe(client);
+      }
+    },
+    blackhole() {
+      stalled = true;
+      for (const { client, upstream } of pairs) {
+        upstream.unpipe(client);
+        client.unpipe(upstream);
+        upstream.pause();
+        client.pause();
       }
     },
     close: () =>

@@ -1,0 +1,121 @@
+// Fault injection on the client's link to its first relay, through a TCP proxy: the connection is
+// cut without a WebSocket close frame (FIN, or RST), or goes silent. The client must fail the
+// streams of that link with LINK_CLOSED at once and use a new link next; the relays must tear the
+// circuit down along the whole path; a circuit through the same relays on another link must not
+// notice. A silent link shows what TPDP does not detect.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AlliumClient } from '../../shared/client/client.ts';
+import type { DirectoryRelay } from '../../shared/directory.ts';
+import { TpdpError } from '../../shared/errors.ts';
+import { createNodeClient } from '../../node/client.ts';
+import { nodeWebSocketFactory } from '../../node/websocket.ts';
+import { startEchoServer } from '../../proxy/test-harness.ts';
+import { startCountingServer, type CountingServer } from '../support/counting-server.ts';
+import { recordFigure } from '../support/figures.ts';
+import { startTestNetwork } from '../support/processes.ts';
+import { circuitThrough, eventually, listedRelays, relayHealth, startBystander, type Bystander } from '../support/relay-circuits.ts';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+import { startEndlessSource } from '../support/tcp-source.ts';
+
+let network: Awaited<ReturnType<typeof startTestNetwork>>;
+let relays: DirectoryRelay[];
+const proxies = new Map<string, TcpProxy>();
+let client: AlliumClient;
+let origin: CountingServer;
+let echo: Awaited<ReturnType<typeof startEchoServer>>;
+let bystander: Bystander;
+
+beforeAll(async () => {
+  network = await startTestNetwork({ relays: 3 });
+  relays = await listedRelays(network.poolRef);
+  for (const relay of relays) {
+    const { hostname, port } = new URL(relay.url);
+    proxies.set(relay.url, await startTcpProxy({ host: hostname, port: Number(port) }));
+  }
+  // The client reaches every first hop through its proxy; the bystander goes direct.
+  const direct = nodeWebSocketFactory();
+  client = createNodeClient({ pools: [network.poolRef], webSocket: (url, protocols) => direct(proxies.get(url)?.url ?? url, protocols) });
+  origin = await startCountingServer();
+  echo = await startEchoServer();
+  bystander = await startBystander((await circuitThrough(relays)).circuit, echo.port);
+}, 30_000);
+
+afterAll(async () => {
+  const final = await bystander?.stop();
+  client?.close();
+  await Promise.all([...proxies.values()].map((p) => p.close()));
+  await origin?.close();
+  echo?.server.close();
+  await network?.stop();
+  // Through every fault below, the circuit on the other link carried every byte intact.
+  expect(final?.error).toBeUndefined();
+  expect(final?.corrupt).toBe(0);
+  expect(final?.roundTrips).toBeGreaterThan(20);
+});
+
+const circuitsNow = () => Promise.all(relays.map((r) => relayHealth(r.url).then((h) => h.circuits)));
+
+async function failureOf(read: Promise<unknown>): Promise<TpdpError> {
+  const error = await read.then(() => undefined, (err: unknown) => err);
+  expect(error).toBeInstanceOf(TpdpError);
+  return error as TpdpError;
+}
+
+describe('the link to the first relay is cut without a close frame', () => {
+  for (const mode of ['fin', 'reset'] as const) {
+    it(`by ${mode === 'fin' ? 'a TCP FIN' : 'a TCP RST'}: LINK_CLOSED at once, the path torn down, a new link next`, async () => {
+      const before = await circuitsNow();
+      const source = await startEndlessSource();
+      try {
+        const stream = await client.connect('127.0.0.1', source.port, { isolationKey: mode });
+        const reader = stream.readable.getReader();
+        for (let got = 0; got < 64 * 1024; ) got += (await reader.read()).value!.length;
+        const path = client.circuitFor(mode)!.relays;
+        const proxy = proxies.get(path[0].url)!;
+
+        const cutAt = Date.now();
+        proxy.cut(mode);
+        const error = await failureOf((async () => {
+          for (;;) if ((await reader.read()).done) return;
+        })());
+        const detectedMs = Date.now() - cutAt;
+        expect(error.code).toBe('LINK_CLOSED');
+        expect(detectedMs).toBeLessThan(1000);
+        // Every relay on the path dropped the circuit (and any other of that link): counts back to at most what they were.
+        const tornDownMs = await eventually(async () => (await circuitsNow()).every((n, i) => n <= before[i]), 3000, 'relays drop the circuit');
+
+        const response = await client.fetch(`${origin.url}/after-${mode}`, { isolationKey: mode });
+        expect(await response.text()).toMatch(/^answer/);
+        expect([...proxies.values()].some((p) => p.connections > 0)).toBe(true);
+        recordFigure(`fault: client link cut by TCP ${mode.toUpperCase()}`, { error: error.code, detectedMs, pathTornDownMs: detectedMs + tornDownMs, nextRequest: 'ok on a new link' });
+      } finally {
+        await source.close();
+      }
+    });
+  }
+
+  it('by going silent: nothing notices (TPDP has no keep-alive) until TCP gives up; then the GET is retried and answered', async () => {
+    await client.fetch(`${origin.url}/warm-silent`, { isolationKey: 'silent' }).then((r) => r.text());
+    const proxy = proxies.get(client.circuitFor('silent')!.relays[0].url)!;
+    const arrived = origin.arrivals.length;
+    origin.holdNext(1);
+    let settledAt: number | undefined;
+    const pending = client.fetch(`${origin.url}/silent`, { isolationKey: 'silent' });
+    void pending.then(() => (settledAt = Date.now()), () => (settledAt = Date.now()));
+    await origin.arrived(arrived + 1);
+
+    proxy.blackhole();
+    await new Promise((r) => setTimeout(r, 3000));
+    const noticedWhileSilent = settledAt !== undefined;
+    // The network finally resets the connection: from then on the usual path applies.
+    const resetAt = Date.now();
+    proxy.cut('reset');
+    const response = await pending;
+    expect(response.status).toBe(200);
+    await response.text();
+    const recoveredMs = Date.now() - resetAt;
+    expect(recoveredMs).toBeLessThan(3000);
+    expect(origin.arrivals.filter((a) => a === 'GET /silent')).toHaveLength(2);
+    recordFigure('fault: client link silent (no FIN/RST)', { noticedWithin3s: noticedWhileSilent, afterResetMs: recoveredMs, getRetried: 1 });
+  });
+});
