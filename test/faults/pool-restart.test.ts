@@ -9,8 +9,8 @@ import { TpdpError } from '../../shared/errors.ts';
 import { createNodeClient } from '../../node/client.ts';
 import { startCountingServer, type CountingServer } from '../support/counting-server.ts';
 import { recordFigure } from '../support/figures.ts';
-import { startService, startTestNetwork, type PoolReady, type Service } from '../support/processes.ts';
-import { eventually, listedRelays, relayHealth } from '../support/relay-circuits.ts';
+import { startRelayProcess, startService, startTestNetwork, type PoolReady, type Service } from '../support/processes.ts';
+import { circuitThrough, eventually, listedRelays, relayHealth } from '../support/relay-circuits.ts';
 
 let network: Awaited<ReturnType<typeof startTestNetwork>>;
 let origin: CountingServer;
@@ -30,8 +30,12 @@ afterAll(async () => {
 describe('the pool is killed and restarted', () => {
   it('circuits keep working while it is down, new clients fail clearly, and every relay is listed again after', async () => {
     const veteran = createNodeClient({ pools: [network.poolRef] });
-    const relayUrls = (await listedRelays(network.poolRef)).map((r) => r.url);
+    const relays = await listedRelays(network.poolRef);
+    const relayUrls = relays.map((r) => r.url);
     try {
+      // Every relay extends once while the pool is up, so each has the list it checks extends against
+      // (the last test shows what happens to a relay that has not).
+      for (let i = 0; i < relays.length; i++) (await circuitThrough([...relays.slice(i), ...relays.slice(0, i)])).circuit.destroy();
       expect(await (await veteran.fetch(`${origin.url}/before`, { isolationKey: 'a' })).text()).toMatch(/^answer/);
       await network.pool.stop('SIGKILL');
 
@@ -69,6 +73,26 @@ describe('the pool is killed and restarted', () => {
       recordFigure('fault: pool SIGKILLed and restarted', { whileDown: 'old and new circuits ok', newClientError: 'HOP_UNREACHABLE', newClientFailedMs: failedMs, relaysRelistedMs: relistedMs });
     } finally {
       veteran.close();
+    }
+  });
+
+  // Open bug, relay/relay.ts `extendPolicy`: a relay fetches the list it checks EXTENDs against
+  // only at its first EXTEND (and keeps the old one when a refresh fails). A relay that has not
+  // extended anything when the pool goes down refuses every EXTEND until the pool is back, with
+  // HOP_UNREACHABLE "no pool lists a relay at … with that identity", although it was listed and
+  // its target is listed. It already read the list while waiting to be listed at start.
+  it('a relay that has not extended yet keeps extending while the pool is down [open bug]', async () => {
+    const late = await startRelayProcess(restarted!.ready, network.dir, 9, true);
+    try {
+      const relays = await listedRelays(network.poolRef);
+      const newcomer = relays.find((r) => r.id === late.ready.id)!;
+      const others = relays.filter((r) => r.id !== late.ready.id);
+      await restarted!.stop('SIGKILL');
+      // The newcomer extends to a relay listed long before it started: only its own missing list is in the way.
+      const built = await circuitThrough([newcomer, others[0], others[1]]).then(({ circuit }) => (circuit.destroy(), 'built'), (err: TpdpError) => err.code);
+      expect(built).toBe('built');
+    } finally {
+      await late.stop();
     }
   });
 });
