@@ -2,7 +2,7 @@
 // plus the tab's cookies go to the exit; the answer comes back as a Fetch.fulfillRequest, with its
 // Set-Cookie headers kept in the tab's jar and taken out, so none reach the browser's shared store.
 import type { AlliumClient } from '../shared/index.ts';
-import { rawExchange, type RawResponse } from '../shared/client/raw-exchange.ts';
+import type { RawResponse } from '../shared/client/fetch-over-stream.ts';
 import { isTpdpError } from '../shared/errors.ts';
 import { concatBytes } from '../shared/bytes.ts';
 import { fromBase64, toBase64 } from './base64.ts';
@@ -36,7 +36,7 @@ export async function forward(paused: RequestPaused, context: ForwardContext): P
   // Chrome adds Accept-Encoding below the interception point, so paused requests lack it.
   if (!headers.some(([name]) => name.toLowerCase() === 'accept-encoding')) headers.push(['Accept-Encoding', DECODABLE.join(', ')]);
   const body = await requestBody(paused, context);
-  const response = await rawExchange(context.client, { method, url, headers, body }, { isolationKey: context.isolationKey });
+  const response = await context.client.exchange({ method, url, headers, body }, { isolationKey: context.isolationKey });
   const setCookies = response.headers.filter(([name]) => name.toLowerCase() === 'set-cookie').map(([, value]) => value);
   const cookiesChanged = context.jar.store(url, setCookies);
   return { fulfilment: await fulfilment(response), cookiesChanged };

@@ -124,30 +124,32 @@ export class CircuitManager {
   private async buildWithRetries(isolationKey: string, allowPrivate: boolean): Promise<ManagedCircuit> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.options.buildAttempts; attempt++) {
+      // No relay list, or no path in it, will not get better with another attempt: no retry.
+      const path = await this.choosePath(allowPrivate);
       try {
-        return await this.build(isolationKey, allowPrivate);
+        return await this.build(isolationKey, allowPrivate, path);
       } catch (err) {
         lastError = err;
         this.options.log.info('circuit build failed', { attempt, error: (err as Error).message });
-        // Programming or configuration errors will not get better with another path.
-        if (isTpdpError(err) && err.code === 'HOP_UNREACHABLE' && /pool list/.test(err.message)) break;
       }
     }
     throw isTpdpError(lastError) ? lastError : new TpdpError('INTERNAL_ERROR', (lastError as Error)?.message ?? 'circuit build failed');
   }
 
-  private async build(isolationKey: string, allowPrivate: boolean): Promise<ManagedCircuit> {
+  private async choosePath(allowPrivate: boolean): Promise<DirectoryRelay[]> {
     const requirements: PathRequirements = { allowPrivate, avoid: this.avoidSet() };
     const relays = await this.options.relays();
-    let path: DirectoryRelay[];
     try {
-      path = choosePath(relays, this.options.crypto, requirements);
+      return choosePath(relays, this.options.crypto, requirements);
     } catch (err) {
       // Every relay may be marked failed after an outage: try once more without that memory.
       if (requirements.avoid!.size === 0) throw err;
       this.failedRelays.clear();
-      path = choosePath(relays, this.options.crypto, { allowPrivate });
+      return choosePath(relays, this.options.crypto, { allowPrivate });
     }
+  }
+
+  private async build(isolationKey: string, allowPrivate: boolean, path: DirectoryRelay[]): Promise<ManagedCircuit> {
     this.options.onEvent({ isolationKey, phase: 'building', relays: path });
     const guardUrl = path[0].url;
     let circuit!: ClientCircuit;

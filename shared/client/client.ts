@@ -9,7 +9,7 @@ import { silentLog, type LogSink } from '../log-sink.ts';
 import { openWebSocketLink, type WebSocketFactory } from '../websocket-link.ts';
 import { toByteStream, type ByteStream } from './byte-stream.ts';
 import { CircuitManager, type CircuitEvent, type ManagedCircuit } from './circuit-manager.ts';
-import { fetchOverStream, type EncodedRequest } from './fetch-over-stream.ts';
+import { exchangeOverStream, toResponse, type EncodedRequest, type RawResponse } from './fetch-over-stream.ts';
 import { LinkPool } from './link-pool.ts';
 import { isPrivateDestination } from './path.ts';
 
@@ -46,7 +46,8 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 /** Failures of the path, not of the destination: a new circuit may well succeed. */
 const CIRCUIT_FAILURES = new Set(['LINK_CLOSED', 'RELAY_SHUTDOWN', 'HOP_UNREACHABLE', 'INTEGRITY_ERROR', 'PROTOCOL_ERROR', 'TIMEOUT_ERROR']);
 const MAX_REDIRECTS = 20;
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'content-length']);
+/** The exit frames the request itself: these would contradict or duplicate its framing. */
+const FRAMING = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'content-length']);
 
 export class AlliumClient {
   private readonly options: AlliumClientOptions;
@@ -164,13 +165,10 @@ export class AlliumClient {
   async fetch(input: string | URL | Request, init: AlliumRequestInit = {}): Promise<Response> {
     const request = new Request(input, init);
     const body = request.body ? new Uint8Array(await request.arrayBuffer()) : null;
-    const headers = requestHeaders(request.headers);
-    // The body is buffered, so its length is known: the exit sends it with Content-Length.
-    if (body) headers.push(['content-length', String(body.length)]);
-    let current: EncodedRequest = { method: request.method, url: request.url, headers, body };
+    let current: EncodedRequest = { method: request.method, url: request.url, headers: [...request.headers], body };
     const mode = init.redirect ?? 'follow';
     for (let redirects = 0; ; redirects++) {
-      const response = await this.exchange(current, init);
+      const response = toResponse(await this.exchange(current, init));
       const location = response.headers.get('location');
       if (mode === 'manual' || ![301, 302, 303, 307, 308].includes(response.status) || location === null) return withUrl(response, current.url, redirects > 0);
       if (mode === 'error') throw new TypeError(`redirect to ${location} refused (redirect: "error")`);
@@ -180,15 +178,23 @@ export class AlliumClient {
     }
   }
 
-  /** One request on the key's circuit; an idempotent one is retried once on a new circuit. */
-  private async exchange(request: EncodedRequest, options: StreamOptions): Promise<Response> {
+  /**
+   * One HTTP exchange on the key's circuit, headers exactly as given and as received, no redirect
+   * followed (what the extension forwards a page's requests with). An idempotent request that
+   * fails with its circuit is retried once on a new circuit.
+   */
+  async exchange(request: EncodedRequest, options: StreamOptions = {}): Promise<RawResponse> {
     const key = options.isolationKey ?? DEFAULT_ISOLATION_KEY;
     const host = new URL(request.url).hostname;
+    const headers = request.headers.filter(([name]) => !FRAMING.has(name.toLowerCase()));
+    // The body is whole, so its length is known: the exit sends it with Content-Length.
+    if (request.body) headers.push(['content-length', String(request.body.length)]);
+    const framed = { ...request, headers };
     for (let attempt = 1; ; attempt++) {
       const managed = await this.manager.get(key, isPrivateDestination(host));
       try {
         const stream = await managed.circuit.openStream({ kind: 'fetch' });
-        return await fetchOverStream(stream, request, options.signal);
+        return await exchangeOverStream(stream, framed, options.signal);
       } catch (err) {
         const retry = attempt === 1 && IDEMPOTENT.has(request.method) && isTpdpError(err) && CIRCUIT_FAILURES.has(err.code) && !options.signal?.aborted;
         if (!retry) throw err;
@@ -202,12 +208,6 @@ export class AlliumClient {
     this.manager.closeAll();
     this.links.closeAll();
   }
-}
-
-function requestHeaders(headers: Headers): [string, string][] {
-  const out: [string, string][] = [];
-  for (const [name, value] of headers) if (!HOP_BY_HOP.has(name)) out.push([name, value]);
-  return out;
 }
 
 /** Fetch's redirect rules (WHATWG Fetch §4.4): 303, and 301/302 after POST, become GET. */

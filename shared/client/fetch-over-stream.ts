@@ -1,5 +1,7 @@
-// One HTTP exchange on a `fetch` stream: the exit performs the request; this side encodes the
-// request and turns the answer into a standard Response whose body streams as it arrives.
+// One HTTP exchange on a `fetch` stream (docs/TPDP.md §6.2): the exit performs the request; this
+// side sends the encoded request and reads the response head, then streams the body as it comes.
+// The raw form keeps headers exactly as sent and received: browsers' Request and Response drop
+// "forbidden" headers (Cookie, Origin, Set-Cookie…) that the extension must carry itself.
 import { decodeResponseHead, encodeRequestHead, HeadCollector, type ResponseHead } from '../fetch-codec.ts';
 import { TpdpError } from '../errors.ts';
 import type { CircuitStream } from '../stream.ts';
@@ -14,8 +16,13 @@ export interface EncodedRequest {
   body: Uint8Array | null;
 }
 
+export interface RawResponse extends ResponseHead {
+  /** null for HEAD requests and for 204, 205 and 304. */
+  body: ReadableStream<Uint8Array> | null;
+}
+
 /** Sends the request and resolves once the response head has arrived. */
-export async function fetchOverStream(stream: CircuitStream, request: EncodedRequest, signal?: AbortSignal | null): Promise<Response> {
+export async function exchangeOverStream(stream: CircuitStream, request: EncodedRequest, signal?: AbortSignal | null): Promise<RawResponse> {
   const { readable, writable } = toByteStream(stream);
   const abort = () => stream.close('DONE');
   signal?.addEventListener('abort', abort, { once: true });
@@ -44,41 +51,48 @@ export async function fetchOverStream(stream: CircuitStream, request: EncodedReq
     throw err;
   }
 
-  const hasBody = request.method !== 'HEAD' && !NULL_BODY_STATUS.has(head.status);
-  if (!hasBody) {
+  if (request.method === 'HEAD' || NULL_BODY_STATUS.has(head.status)) {
     stream.close('DONE');
     signal?.removeEventListener('abort', abort);
+    return { ...head, body: null };
   }
-  const body = hasBody
-    ? new ReadableStream<Uint8Array>(
-        {
-          start(controller) {
-            if (rest.length > 0) controller.enqueue(rest);
-          },
-          async pull(controller) {
-            try {
-              const { done, value } = await reader.read();
-              if (done) {
-                signal?.removeEventListener('abort', abort);
-                controller.close();
-              } else controller.enqueue(value);
-            } catch (err) {
-              controller.error(err);
-            }
-          },
-          cancel() {
-            stream.close('DONE');
-          },
-        },
-        { highWaterMark: 0 },
-      )
-    : null;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        if (rest.length > 0) controller.enqueue(rest);
+      },
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            signal?.removeEventListener('abort', abort);
+            controller.close();
+          } else controller.enqueue(value);
+        } catch (err) {
+          controller.error(err);
+        }
+      },
+      cancel() {
+        stream.close('DONE');
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { ...head, body };
+}
+
+/** A standard Response for a raw one. */
+export function toResponse(raw: RawResponse): Response {
   try {
     const headers = new Headers();
-    for (const [name, value] of head.headers) headers.append(name, value);
-    return new Response(body, { status: head.status, statusText: head.statusText, headers });
+    for (const [name, value] of raw.headers) headers.append(name, value);
+    return new Response(raw.body, { status: raw.status, statusText: raw.statusText, headers });
   } catch (err) {
-    stream.close('PROTOCOL_ERROR');
+    void raw.body?.cancel();
     throw new TpdpError('PROTOCOL_ERROR', `the exit sent a response head no Response can hold: ${(err as Error).message}`);
   }
+}
+
+export async function fetchOverStream(stream: CircuitStream, request: EncodedRequest, signal?: AbortSignal | null): Promise<Response> {
+  return toResponse(await exchangeOverStream(stream, request, signal));
 }
