@@ -45,6 +45,8 @@ const DIRECTORY_MISS_REFRESH_MS = 2_000;
 /**
  * Extends go only to relays our pools list under that URL with that identity key: a client
  * cannot use a relay to open WebSockets to arbitrary addresses (Tor: only extend to known relays).
+ * The list is read at start and kept warm, so a pool outage does not stop extends to relays it
+ * listed; a miss triggers an early refresh (a relay that joined since).
  */
 function extendPolicy(pools: PoolRef[], log: Logger) {
   let relays: DirectoryRelay[] = [];
@@ -61,11 +63,20 @@ function extendPolicy(pools: PoolRef[], log: Logger) {
       )
       .finally(() => (pending = undefined)));
   const listed = (url: string, key: string) => relays.some((r) => r.url === url && r.identityKey === key);
-  return async (url: string, identityKey: Uint8Array): Promise<string | undefined> => {
-    const key = toBase64Url(identityKey);
-    if (Date.now() - fetchedAt > DIRECTORY_REFRESH_MS) await refresh();
-    if (!listed(url, key) && Date.now() - fetchedAt > DIRECTORY_MISS_REFRESH_MS) await refresh();
-    return listed(url, key) ? undefined : `no pool lists a relay at ${url} with that identity`;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  return {
+    /** Reads the list now and then every DIRECTORY_REFRESH_MS. */
+    async start() {
+      await refresh();
+      timer = setInterval(() => void refresh(), DIRECTORY_REFRESH_MS);
+      timer.unref();
+    },
+    stop: () => clearInterval(timer),
+    async check(url: string, identityKey: Uint8Array): Promise<string | undefined> {
+      const key = toBase64Url(identityKey);
+      if (!listed(url, key) && Date.now() - fetchedAt > DIRECTORY_MISS_REFRESH_MS) await refresh();
+      return listed(url, key) ? undefined : `no pool lists a relay at ${url} with that identity`;
+    },
   };
 }
 
@@ -75,13 +86,14 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const id = relayIdOf(keys.identity.publicKey, nodeCrypto);
   const handshakeTimeoutMs = options.limits?.handshakeTimeoutMs ?? 10_000;
   const outboundSockets = nodeWebSocketFactory({ localAddress: options.outbound, handshakeTimeoutMs });
+  const extendChecks = extendPolicy(options.pools, log);
   const node = new RelayNode({
     crypto: nodeCrypto,
     keys,
     limits: options.limits,
     log: log.child('circuits'),
     openLink: (url) => openWebSocketLink(outboundSockets, url, handshakeTimeoutMs),
-    checkExtend: extendPolicy(options.pools, log),
+    checkExtend: (url, identityKey) => extendChecks.check(url, identityKey),
     exit: createExit({ policy: createExitPolicy(options.allowPrivate), localAddress: options.outbound, connectTimeoutMs: handshakeTimeoutMs }, log.child('exit')),
   });
   const server = await startLinkServer({
@@ -116,6 +128,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   log.info('relay listening', { id, url, allowPrivate: options.allowPrivate });
   try {
     await membership.waitListed();
+    await extendChecks.start();
   } catch (err) {
     await membership.stop();
     await server.close();
@@ -127,6 +140,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     node,
     async close() {
       node.shutdown();
+      extendChecks.stop();
       await membership.stop();
       await server.close();
     },

@@ -76,12 +76,8 @@ describe('the pool is killed and restarted', () => {
     }
   });
 
-  // Open bug, relay/relay.ts `extendPolicy`: a relay fetches the list it checks EXTENDs against
-  // only at its first EXTEND (and keeps the old one when a refresh fails). A relay that has not
-  // extended anything when the pool goes down refuses every EXTEND until the pool is back, with
-  // HOP_UNREACHABLE "no pool lists a relay at … with that identity", although it was listed and
-  // its target is listed. It already read the list while waiting to be listed at start.
-  it('a relay that has not extended yet keeps extending while the pool is down [open bug]', async () => {
+  // Regression: relays once read the list they check EXTENDs against only at their first EXTEND.
+  it('a relay that has not extended yet keeps extending while the pool is down', async () => {
     const late = await startRelayProcess(restarted!.ready, network.dir, 9, true);
     try {
       const relays = await listedRelays(network.poolRef);
