@@ -12,7 +12,7 @@ import { startEchoServer } from '../../proxy/test-harness.ts';
 import { startCountingServer, type CountingServer } from '../support/counting-server.ts';
 import { recordFigure } from '../support/figures.ts';
 import { startTestNetwork } from '../support/processes.ts';
-import { circuitThrough, listedRelays, startBystander } from '../support/relay-circuits.ts';
+import { circuitThrough, listedRelays, startBystander, withRetries } from '../support/relay-circuits.ts';
 import { startEndlessSource } from '../support/tcp-source.ts';
 
 type Network = Awaited<ReturnType<typeof startTestNetwork>>;
@@ -62,8 +62,7 @@ function kill(relay: DirectoryRelay): number {
 async function bystanderBeside(shared: DirectoryRelay[], victim: DirectoryRelay) {
   const others = (await listedRelays(network.poolRef)).filter((r) => !dead.has(r.id) && r.id !== victim.id && !shared.some((s) => s.id === r.id));
   const path = [...shared, ...others].slice(0, 3);
-  const { circuit } = await circuitThrough(path);
-  return startBystander(circuit, echo.port);
+  return withRetries(async () => startBystander((await circuitThrough(path)).circuit, echo.port));
 }
 
 async function failure(promise: Promise<unknown>): Promise<TpdpError> {

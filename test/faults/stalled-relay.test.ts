@@ -12,7 +12,7 @@ import { startEchoServer } from '../../proxy/test-harness.ts';
 import { startCountingServer, type CountingServer } from '../support/counting-server.ts';
 import { recordFigure } from '../support/figures.ts';
 import { startTestNetwork } from '../support/processes.ts';
-import { circuitThrough, eventually, listedRelays, startBystander, type Bystander } from '../support/relay-circuits.ts';
+import { circuitThrough, eventually, listedRelays, startBystander, withRetries, type Bystander } from '../support/relay-circuits.ts';
 
 const TIMEOUT_MS = 1000;
 let network: Awaited<ReturnType<typeof startTestNetwork>>;
@@ -32,7 +32,7 @@ beforeAll(async () => {
   [stopped, ...others] = relays;
   origin = await startCountingServer();
   echo = await startEchoServer();
-  bystander = await startBystander((await circuitThrough(others)).circuit, echo.port);
+  bystander = await withRetries(async () => startBystander((await circuitThrough(others)).circuit, echo.port));
   // The client has its list before the relay stops, so its paths will pick the stopped relay.
   client = createNodeClient({ pools: [network.poolRef], handshakeTimeoutMs: TIMEOUT_MS });
   expect((await client.relays()).some((r) => r.id === stopped.id)).toBe(true);
@@ -46,8 +46,9 @@ afterAll(async () => {
   await origin?.close();
   echo?.server.close();
   await network?.stop();
-  expect(final?.error).toBeUndefined();
-  expect(final?.corrupt).toBe(0);
+  if (!final) return;
+  expect(final.error).toBeUndefined();
+  expect(final.corrupt).toBe(0);
 });
 
 async function buildFailure(path: DirectoryRelay[]): Promise<{ error: TpdpError; ms: number }> {

@@ -18,6 +18,23 @@ export interface CircuitOptions {
   maxStreams?: number;
 }
 
+/**
+ * Test setup that may meet a relay whose list of relays is older than one just started (see
+ * test/faults/extend-list.test.ts), or one the test pool has just deprecated (startTestNetwork's
+ * pool drops a relay after 1 s without a heartbeat, which a loaded machine sometimes exceeds).
+ * Three retries a second apart outlast both.
+ */
+export async function withRetries<T>(setup: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await setup();
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
 /** Builds a circuit through exactly these relays on a link of its own; rejects as the build fails. */
 export async function circuitThrough(relays: DirectoryRelay[], options: CircuitOptions = {}) {
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5000;

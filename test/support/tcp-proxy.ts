@@ -1,6 +1,7 @@
 // A TCP proxy on loopback between a client and a relay, to fail a link the way a network does:
 // cut it without a WebSocket close frame (FIN or RST), or stop reading from the relay.
 import net from 'node:net';
+import type { WebSocketFactory } from '../../shared/websocket-link.ts';
 
 export interface TcpProxy {
   port: number;
@@ -12,7 +13,7 @@ export interface TcpProxy {
   cut(mode: 'fin' | 'reset'): void;
   /** Stops reading from the relay (its bytes pile up in the kernel, then in the relay), or reads again. */
   stallTowardClient(stalled: boolean): void;
-  /** Stops forwarding both ways while keeping both TCP connections open: a link gone silent. */
+  /** Stops forwarding both ways on the current connections, keeping them open: links gone silent. */
   blackhole(): void;
   close(): Promise<void>;
 }
@@ -65,7 +66,6 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       }
     },
     blackhole() {
-      stalled = true;
       for (const { client, upstream } of pairs) {
         upstream.unpipe(client);
         client.unpipe(upstream);
@@ -82,4 +82,18 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * A proxy in front of each relay and a WebSocket factory that reaches every relay through its
+ * proxy: a client built with it has every first-hop link under the test's control.
+ */
+export async function proxyEveryRelay(relays: { url: string }[], direct: WebSocketFactory) {
+  const proxies = new Map<string, TcpProxy>();
+  for (const relay of relays) {
+    const { hostname, port } = new URL(relay.url);
+    proxies.set(relay.url, await startTcpProxy({ host: hostname, port: Number(port) }));
+  }
+  const webSocket: WebSocketFactory = (url, protocols) => direct(proxies.get(url)?.url ?? url, protocols);
+  return { proxies, webSocket, close: () => Promise.all([...proxies.values()].map((p) => p.close())) };
 }
