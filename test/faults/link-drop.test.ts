@@ -13,7 +13,7 @@ import { startEchoServer } from '../../proxy/test-harness.ts';
 import { startCountingServer, type CountingServer } from '../support/counting-server.ts';
 import { recordFigure } from '../support/figures.ts';
 import { startTestNetwork } from '../support/processes.ts';
-import { circuitThrough, eventually, listedRelays, relayHealth, startBystander, withRetries, type Bystander } from '../support/relay-circuits.ts';
+import { circuitThrough, eventually, listedRelays, relayHealth, startBystander, warmUp, type Bystander } from '../support/relay-circuits.ts';
 import { proxyEveryRelay, type TcpProxy } from '../support/tcp-proxy.ts';
 import { startEndlessSource } from '../support/tcp-source.ts';
 
@@ -29,6 +29,7 @@ let bystander: Bystander;
 beforeAll(async () => {
   network = await startTestNetwork({ relays: 3 });
   relays = await listedRelays(network.poolRef);
+  await warmUp(relays);
   // The client reaches every first hop through its proxy; the bystander goes direct.
   const proxied = await proxyEveryRelay(relays, nodeWebSocketFactory());
   proxies = proxied.proxies;
@@ -36,7 +37,7 @@ beforeAll(async () => {
   client = createNodeClient({ pools: [network.poolRef], webSocket: proxied.webSocket });
   origin = await startCountingServer();
   echo = await startEchoServer();
-  bystander = await withRetries(async () => startBystander((await circuitThrough(relays)).circuit, echo.port));
+  bystander = await startBystander((await circuitThrough(relays)).circuit, echo.port);
 }, 30_000);
 
 afterAll(async () => {

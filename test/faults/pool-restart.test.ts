@@ -10,7 +10,7 @@ import { createNodeClient } from '../../node/client.ts';
 import { startCountingServer, type CountingServer } from '../support/counting-server.ts';
 import { recordFigure } from '../support/figures.ts';
 import { startRelayProcess, startService, startTestNetwork, type PoolReady, type Service } from '../support/processes.ts';
-import { circuitThrough, eventually, listedRelays, relayHealth } from '../support/relay-circuits.ts';
+import { circuitThrough, eventually, listedRelays, relayHealth, warmUp } from '../support/relay-circuits.ts';
 
 let network: Awaited<ReturnType<typeof startTestNetwork>>;
 let origin: CountingServer;
@@ -33,9 +33,7 @@ describe('the pool is killed and restarted', () => {
     const relays = await listedRelays(network.poolRef);
     const relayUrls = relays.map((r) => r.url);
     try {
-      // Every relay extends once while the pool is up, so each has the list it checks extends against
-      // (the last test shows what happens to a relay that has not).
-      for (let i = 0; i < relays.length; i++) (await circuitThrough([...relays.slice(i), ...relays.slice(0, i)])).circuit.destroy();
+      await warmUp(relays);
       expect(await (await veteran.fetch(`${origin.url}/before`, { isolationKey: 'a' })).text()).toMatch(/^answer/);
       await network.pool.stop('SIGKILL');
 

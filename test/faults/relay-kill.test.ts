@@ -12,7 +12,7 @@ import { startEchoServer } from '../../proxy/test-harness.ts';
 import { startCountingServer, type CountingServer } from '../support/counting-server.ts';
 import { recordFigure } from '../support/figures.ts';
 import { startTestNetwork } from '../support/processes.ts';
-import { circuitThrough, listedRelays, startBystander, withRetries } from '../support/relay-circuits.ts';
+import { circuitThrough, listedRelays, startBystander, warmUp, withRetries } from '../support/relay-circuits.ts';
 import { startEndlessSource } from '../support/tcp-source.ts';
 
 type Network = Awaited<ReturnType<typeof startTestNetwork>>;
@@ -25,6 +25,7 @@ const dead = new Set<string>();
 
 beforeAll(async () => {
   network = await startTestNetwork({ relays: 6 });
+  await warmUp(await listedRelays(network.poolRef));
   origin = await startCountingServer();
   echo = await startEchoServer();
 }, 30_000);

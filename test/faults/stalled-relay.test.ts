@@ -12,7 +12,7 @@ import { startEchoServer } from '../../proxy/test-harness.ts';
 import { startCountingServer, type CountingServer } from '../support/counting-server.ts';
 import { recordFigure } from '../support/figures.ts';
 import { startTestNetwork } from '../support/processes.ts';
-import { circuitThrough, eventually, listedRelays, startBystander, withRetries, type Bystander } from '../support/relay-circuits.ts';
+import { circuitThrough, eventually, listedRelays, startBystander, warmUp, type Bystander } from '../support/relay-circuits.ts';
 
 const TIMEOUT_MS = 1000;
 let network: Awaited<ReturnType<typeof startTestNetwork>>;
@@ -29,10 +29,11 @@ const processOf = (relay: DirectoryRelay) => network.relays.find((r) => r.ready.
 beforeAll(async () => {
   network = await startTestNetwork({ relays: 4, relayArgs: ['--handshake-timeout', String(TIMEOUT_MS / 1000)] });
   relays = await listedRelays(network.poolRef);
+  await warmUp(relays);
   [stopped, ...others] = relays;
   origin = await startCountingServer();
   echo = await startEchoServer();
-  bystander = await withRetries(async () => startBystander((await circuitThrough(others)).circuit, echo.port));
+  bystander = await startBystander((await circuitThrough(others)).circuit, echo.port);
   // The client has its list before the relay stops, so its paths will pick the stopped relay.
   client = createNodeClient({ pools: [network.poolRef], handshakeTimeoutMs: TIMEOUT_MS });
   expect((await client.relays()).some((r) => r.id === stopped.id)).toBe(true);
