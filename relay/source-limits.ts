@@ -1,8 +1,12 @@
-// Per-source connection limits on the relay's listening side, in the spirit of Tor's DoS defences
-// (DoSConnectionMaxConcurrentCount, DoSConnectionConnectRate/Burst): one address may hold only so
-// many TCP connections at once, and open new ones only at a bounded rate, so it cannot use up the
-// relay's connection table or keep it busy with handshakes. Relays reach each other over one link
-// per pair, so the limits only ever bind clients. Sources are peer addresses, IPv6 by /64.
+// Per-source limits on the relay's listening side, in the spirit of Tor's DoS defences:
+// - connections (DoSConnectionMaxConcurrentCount, DoSConnectionConnectRate/Burst): one address may
+//   hold only so many TCP connections at once, and open new ones only at a bounded rate;
+// - circuit creation (DoSCircuitCreationRate/Burst/MinConnections): an address holding several
+//   links may create circuits only at a bounded rate; CREATE cells beyond it are refused before
+//   any handshake work is done, so a flood costs the relay neither CPU nor memory.
+// A relay reaches another over one link per direction, and a client over one link per first hop,
+// so the circuit limit binds only sources that hold several links: floods, or addresses shared by
+// many clients (NAT). Sources are peer addresses, IPv6 by /64.
 import type { Logger } from '../node/log.ts';
 import { TokenBuckets, type BucketPolicy } from '../site/rate-limit.ts';
 import { sourceKey } from '../site/peer.ts';
@@ -13,53 +17,80 @@ export interface SourceLimits {
   maxConnectionsPerSource: number;
   /** New connections per source: a burst, then a steady rate (Tor: burst 40, 20 per second). */
   connectionRate: BucketPolicy;
-  /** Sources whose connection rate is tracked at once; past it the oldest is forgotten. */
+  /** Circuits a source may create once it holds circuitRateMinConnections links (Tor: burst 90, 3 per second). */
+  circuitRate: BucketPolicy;
+  /** Links a source must hold before its circuit rate is limited (Tor: 3). */
+  circuitRateMinConnections: number;
+  /** Sources whose rates are tracked at once; past it the oldest is forgotten. */
   maxSources: number;
 }
 
 export const DEFAULT_SOURCE_LIMITS: SourceLimits = {
   maxConnectionsPerSource: 50,
   connectionRate: { capacity: 40, refillPerSecond: 20 },
+  circuitRate: { capacity: 90, refillPerSecond: 3 },
+  circuitRateMinConnections: 3,
   maxSources: 100_000,
 };
 
-export class ConnectionGate {
+/** What an admitted connection holds: its place in the source's count, and the source's circuit budget. */
+export interface SourceTicket {
+  release(): void;
+  /** Whether the source may create one more circuit now (spends it if so). */
+  mayCreateCircuit(now: number): boolean;
+}
+
+export class SourceGate {
   private readonly limits: SourceLimits;
   private readonly open = new Map<string, number>();
-  private readonly rate: TokenBuckets;
+  private readonly connections: TokenBuckets;
+  private readonly circuits: TokenBuckets;
   private readonly warnConcurrent: () => void;
-  private readonly warnRate: () => void;
+  private readonly warnConnectionRate: () => void;
+  private readonly warnCircuitRate: () => void;
 
   constructor(limits: SourceLimits, log: Logger) {
     this.limits = limits;
-    this.rate = new TokenBuckets(limits.connectionRate, limits.maxSources);
+    this.connections = new TokenBuckets(limits.connectionRate, limits.maxSources);
+    this.circuits = new TokenBuckets(limits.circuitRate, limits.maxSources);
     this.warnConcurrent = throttledWarning(log, `connection refused: a source already holds ${limits.maxConnectionsPerSource} connections (per-source limit)`);
-    this.warnRate = throttledWarning(
+    this.warnConnectionRate = throttledWarning(
       log,
       `connection refused: a source opens connections faster than ${limits.connectionRate.refillPerSecond}/s after a burst of ${limits.connectionRate.capacity} (per-source limit)`,
     );
+    this.warnCircuitRate = throttledWarning(
+      log,
+      `CREATE refused with RESOURCE_LIMIT: a source holding ${limits.circuitRateMinConnections} or more links creates circuits faster than ${limits.circuitRate.refillPerSecond}/s after a burst of ${limits.circuitRate.capacity} (per-source limit)`,
+    );
   }
 
-  /** Admits a new connection from `address`: returns its release, or undefined to refuse it. */
-  admit(address: string, now: number): (() => void) | undefined {
+  /** Admits a new connection from `address`, or returns undefined to refuse it. */
+  admit(address: string, now: number): SourceTicket | undefined {
     const key = sourceKey(address);
     const held = this.open.get(key) ?? 0;
     if (held >= this.limits.maxConnectionsPerSource) {
       this.warnConcurrent();
       return undefined;
     }
-    if (!this.rate.take(key, now)) {
-      this.warnRate();
+    if (!this.connections.take(key, now)) {
+      this.warnConnectionRate();
       return undefined;
     }
     this.open.set(key, held + 1);
     let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.open.get(key) ?? 1) - 1;
-      if (left > 0) this.open.set(key, left);
-      else this.open.delete(key);
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        const left = (this.open.get(key) ?? 1) - 1;
+        if (left > 0) this.open.set(key, left);
+        else this.open.delete(key);
+      },
+      mayCreateCircuit: (time) => {
+        if ((this.open.get(key) ?? 0) < this.limits.circuitRateMinConnections || this.circuits.take(key, time)) return true;
+        this.warnCircuitRate();
+        return false;
+      },
     };
   }
 }

@@ -1,6 +1,7 @@
 // The relay's listening side: HTTP server + `ws`, refusing anything that is not a TPDP link.
 // Every TCP connection is admitted per source (relay/source-limits.ts) and must become a TPDP
-// link within the handshake timeout, so idle and slow-header connections cannot pile up.
+// link within the handshake timeout, so idle and slow-header connections cannot pile up; a link's
+// CREATE cells are then held to its source's circuit budget (relay/create-filter.ts).
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -8,7 +9,8 @@ import { LINK_SUBPROTOCOL, MAX_MESSAGE_SIZE } from '../shared/cell.ts';
 import type { Link } from '../shared/link.ts';
 import { linkFromWebSocket, type WebSocketLike } from '../shared/websocket-link.ts';
 import type { Logger } from '../node/log.ts';
-import { ConnectionGate, DEFAULT_SOURCE_LIMITS, type SourceLimits } from './source-limits.ts';
+import { filterCreates } from './create-filter.ts';
+import { DEFAULT_SOURCE_LIMITS, SourceGate, type SourceLimits, type SourceTicket } from './source-limits.ts';
 
 export interface LinkServerOptions {
   host: string;
@@ -44,20 +46,21 @@ export function startLinkServer(options: LinkServerOptions): Promise<LinkServer>
     },
   );
   server.maxConnections = options.maxConnections;
-  const gate = new ConnectionGate({ ...DEFAULT_SOURCE_LIMITS, ...options.sourceLimits }, options.log);
-  const deadlines = new WeakMap<Socket, ReturnType<typeof setTimeout>>();
+  const limits = { ...DEFAULT_SOURCE_LIMITS, ...options.sourceLimits };
+  const gate = new SourceGate(limits, options.log);
+  const admitted = new WeakMap<Socket, { ticket: SourceTicket; deadline: ReturnType<typeof setTimeout> }>();
   server.on('connection', (socket: Socket) => {
-    const release = gate.admit(socket.remoteAddress ?? '', Date.now());
-    if (!release) {
+    const ticket = gate.admit(socket.remoteAddress ?? '', Date.now());
+    if (!ticket) {
       socket.destroy();
       return;
     }
     // Node's header timeout only starts with the first byte: a silent connection would stay forever.
     const deadline = setTimeout(() => socket.destroy(), options.handshakeTimeoutMs);
-    deadlines.set(socket, deadline);
+    admitted.set(socket, { ticket, deadline });
     socket.once('close', () => {
       clearTimeout(deadline);
-      release();
+      ticket.release();
     });
   });
   const wss = new WebSocketServer({
@@ -68,10 +71,13 @@ export function startLinkServer(options: LinkServerOptions): Promise<LinkServer>
     verifyClient: (info: { req: http.IncomingMessage }) => (info.req.headers['sec-websocket-protocol'] ?? '').split(',').some((p) => p.trim() === LINK_SUBPROTOCOL),
   });
   wss.on('connection', (socket, req) => {
+    const { ticket, deadline } = admitted.get(req.socket)!;
     // A link now: from here the relay's own link timers (no circuit within the timeout) apply.
-    clearTimeout(deadlines.get(req.socket));
+    clearTimeout(deadline);
     socket.on('error', () => {});
-    options.onLink(linkFromWebSocket(socket as unknown as WebSocketLike, false, 'inbound'));
+    // A link refused a whole burst's worth of CREATEs is flooding: it is closed.
+    const filtered = filterCreates(socket as unknown as WebSocketLike, () => ticket.mayCreateCircuit(Date.now()), limits.circuitRate.capacity);
+    options.onLink(linkFromWebSocket(filtered, false, 'inbound'));
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

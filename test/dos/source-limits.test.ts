@@ -1,12 +1,14 @@
 // The relay's listening side (relay/ws-server.ts, relay/source-limits.ts) on real sockets, with
 // small limits so each one shows: concurrent connections and new connections per source, the
 // deadline for becoming a link (idle and slow-header connections), oversized WebSocket messages
-// (close 1009), and the log lines an operator sees — without any address in them.
+// (close 1009), the circuit-creation budget of a source that holds several links, and the log
+// lines an operator sees — without any address in them.
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LINK_SUBPROTOCOL, MAX_MESSAGE_SIZE } from '../../shared/cell.ts';
+import { CELL_COMMANDS, CELL_SIZE, LINK_SUBPROTOCOL, MAX_MESSAGE_SIZE, encodeCell } from '../../shared/cell.ts';
+import { REASONS } from '../../shared/errors.ts';
 import type { Link } from '../../shared/link.ts';
 import { createLogger } from '../../node/log.ts';
 import { startLinkServer, type LinkServer } from '../../relay/ws-server.ts';
@@ -31,6 +33,13 @@ async function linkServer(sourceLimits: Partial<SourceLimits>, handshakeTimeoutM
   const server = await startLinkServer({ host: '127.0.0.1', port: 0, handshakeTimeoutMs, maxConnections: 1000, sourceLimits, log: createLogger('listener', sink), onLink: (link) => links.push(link) });
   servers.push(server);
   return { server, logs, links };
+}
+
+async function eventuallyTrue(check: () => boolean): Promise<void> {
+  for (let i = 0; !check(); i++) {
+    if (i > 100) throw new Error('condition not met within 2 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** Opens a TCP connection from `from` and reports whether the relay kept it for `holdMs`. */
@@ -96,6 +105,42 @@ describe('per-source limits on the relay listener', () => {
     await new Promise((r) => setTimeout(r, 800));
     expect(closed).toBe(false);
     expect(links).toHaveLength(1);
+    socket.close();
+  });
+
+  it('holds a source with enough links to its circuit budget: DESTROY RESOURCE_LIMIT, then the flooding link is closed', async () => {
+    const { server, links, logs } = await linkServer({ circuitRate: { capacity: 2, refillPerSecond: 0.001 }, circuitRateMinConnections: 1 });
+    const delivered: number[] = [];
+    const socket = new WebSocket(`ws://127.0.0.1:${server.port}`, [LINK_SUBPROTOCOL], { localAddress: '127.0.0.11' });
+    const replies: { id: number; command: number; reason: number }[] = [];
+    socket.on('message', (data: Buffer) => {
+      for (let at = 0; at < data.length; at += CELL_SIZE) replies.push({ id: data.readUInt32BE(at), command: data[at + 4], reason: data[at + 5] });
+    });
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    await new Promise((resolve) => socket.once('open', resolve));
+    await eventuallyTrue(() => links.length === 1);
+    links[0].handlers = { onCell: (cell) => delivered.push(cell.circuitId), onClose: () => {} };
+    const creates = (ids: number[]) => Buffer.concat(ids.map((id) => encodeCell(id, CELL_COMMANDS.CREATE, new Uint8Array(100))));
+    socket.send(creates([1, 2, 3]));
+    await eventuallyTrue(() => replies.length === 1);
+    expect(delivered).toEqual([1, 2]);
+    expect(replies).toEqual([{ id: 3, command: CELL_COMMANDS.DESTROY, reason: REASONS.RESOURCE_LIMIT }]);
+    // More refusals than a burst's worth: the link is flooding and is closed.
+    socket.send(creates([4, 5]));
+    expect(await closed).toBe(4000 + REASONS.RESOURCE_LIMIT);
+    expect(delivered).toEqual([1, 2]);
+    expect(logs.some((l) => l.message.startsWith('CREATE refused with RESOURCE_LIMIT'))).toBe(true);
+  });
+
+  it('does not limit the circuits of a source below circuitRateMinConnections links (a client, a relay)', async () => {
+    const { server, links } = await linkServer({ circuitRate: { capacity: 2, refillPerSecond: 0.001 } });
+    const socket = new WebSocket(`ws://127.0.0.1:${server.port}`, [LINK_SUBPROTOCOL], { localAddress: '127.0.0.12' });
+    await new Promise((resolve) => socket.once('open', resolve));
+    await eventuallyTrue(() => links.length === 1);
+    const delivered: number[] = [];
+    links[0].handlers = { onCell: (cell) => delivered.push(cell.circuitId), onClose: () => {} };
+    socket.send(Buffer.concat(Array.from({ length: 10 }, (_, i) => encodeCell(i + 1, CELL_COMMANDS.CREATE, new Uint8Array(100)))));
+    await eventuallyTrue(() => delivered.length === 10);
     socket.close();
   });
 
