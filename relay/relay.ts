@@ -40,24 +40,25 @@ export interface RunningRelay {
 }
 
 const DIRECTORY_REFRESH_MS = 60_000;
-const DIRECTORY_MISS_REFRESH_MS = 2_000;
+/** At most one refresh per this interval for misses, however many EXTENDs name unknown relays. */
+const DIRECTORY_MISS_REFRESH_MS = 1_000;
 
 /**
  * Extends go only to relays our pools list under that URL with that identity key: a client
  * cannot use a relay to open WebSockets to arbitrary addresses (Tor: only extend to known relays).
  * The list is read at start and kept warm, so a pool outage does not stop extends to relays it
- * listed; a miss triggers an early refresh (a relay that joined since).
+ * listed; a miss waits for the next refresh (a relay that joined since), and misses never make
+ * more than one request per DIRECTORY_MISS_REFRESH_MS to the pools.
  */
 function extendPolicy(pools: PoolRef[], log: Logger) {
   let relays: DirectoryRelay[] = [];
-  let fetchedAt = 0;
+  let attemptedAt = 0;
   let pending: Promise<void> | undefined;
   const refresh = () =>
-    (pending ??= fetchDirectory(pools, { fetch, crypto: nodeCrypto })
+    (pending ??= ((attemptedAt = Date.now()), fetchDirectory(pools, { fetch, crypto: nodeCrypto }))
       .then(
         (result) => {
           relays = result.relays;
-          fetchedAt = Date.now();
         },
         (err) => log.warn('cannot refresh relay list for extend checks', { error: (err as Error).message }),
       )
@@ -74,7 +75,13 @@ function extendPolicy(pools: PoolRef[], log: Logger) {
     stop: () => clearInterval(timer),
     async check(url: string, identityKey: Uint8Array): Promise<string | undefined> {
       const key = toBase64Url(identityKey);
-      if (!listed(url, key) && Date.now() - fetchedAt > DIRECTORY_MISS_REFRESH_MS) await refresh();
+      if (listed(url, key)) return undefined;
+      const seen = attemptedAt;
+      const wait = seen + DIRECTORY_MISS_REFRESH_MS - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      // Whoever wakes first refreshes; the others wait for that same refresh.
+      if (attemptedAt === seen) await refresh();
+      else await pending;
       return listed(url, key) ? undefined : `no pool lists a relay at ${url} with that identity`;
     },
   };
