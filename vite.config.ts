@@ -14,15 +14,31 @@ const GECKO_ID = 'allium@allium.invalid';
 
 type Manifest = Record<string, unknown> & { permissions: string[] };
 
-/** Firefox runs an event page, has no chrome.debugger, and upgrades ws:// under its default CSP. */
+/** Chrome-only permissions: Firefox routes tabs with containers and proxy.onRequest instead (docs/FIREFOX.md). */
+const CHROME_ROUTING = ['debugger', 'declarativeNetRequest', 'webNavigation'];
+const FIREFOX_ROUTING = ['proxy', 'contextualIdentities', 'cookies'];
+
+/**
+ * Firefox runs an event page, routes anonymous tabs through the local `allium proxy` by container
+ * (`cookies` lets tabs be opened in one), and upgrades ws:// and http:// to loopback under its
+ * default extension CSP (the control endpoint is plain http on 127.0.0.1).
+ */
 export function firefoxManifest(chrome: Manifest): Manifest {
   const { minimum_chrome_version: _, background: __, ...common } = chrome;
   return {
     ...common,
     background: { scripts: ['background.js'], type: 'module' },
-    permissions: chrome.permissions.filter((p) => p !== 'debugger'),
+    permissions: [...chrome.permissions.filter((p) => !CHROME_ROUTING.includes(p)), ...FIREFOX_ROUTING],
     content_security_policy: { extension_pages: "script-src 'self'" },
-    browser_specific_settings: { gecko: { id: GECKO_ID, strict_min_version: '128.0' } },
+    browser_specific_settings: {
+      gecko: {
+        id: GECKO_ID,
+        // The first to know data_collection_permissions (Firefox for Android: 142).
+        strict_min_version: '142.0',
+        // It sends nothing anywhere but to the local proxy and the pages the user opens.
+        data_collection_permissions: { required: ['none'] },
+      },
+    },
   };
 }
 

@@ -8,6 +8,7 @@ import { send, type RequestPaused, type Target } from './cdp.ts';
 import type { ChromeRouter, RouterHandlers } from './chrome-router.ts';
 import type { CookieJar } from './cookie-jar.ts';
 import { errorReason, forward } from './forward.ts';
+import { circuitView, troubleState } from './circuit-view.ts';
 import type { TabState, TabStatus } from './messages.ts';
 import type { Network } from './network.ts';
 import { forgetJar, loadJar, loadTabs, saveJar, saveTabs, type TabRecord } from './session-store.ts';
@@ -15,6 +16,7 @@ import { blockTab, blockedTabs, unblockTab } from './tab-block.ts';
 import { fromBase64 } from './base64.ts';
 import { setPredictionAllowed } from './network-prediction.ts';
 import { OpenerGuard } from './opener-guard.ts';
+import type { TabRouting } from './tab-routing.ts';
 
 interface AnonymousTab {
   record: TabRecord;
@@ -40,10 +42,10 @@ const LOST_REASONS: Record<string, string> = {
 
 export const isolationKeyOf = (tabId: number) => `tab:${tabId}`;
 
-export class AnonymousTabs {
+export class AnonymousTabs implements TabRouting {
   private readonly tabs = new Map<number, AnonymousTab>();
   private readonly network: Network;
-  private readonly router?: ChromeRouter;
+  private readonly router: ChromeRouter;
   private readonly guard = new OpenerGuard();
   /** Navigations the guard stopped in tabs not decided about yet, by tab. */
   private readonly heldByGuard = new Map<number, string>();
@@ -52,13 +54,10 @@ export class AnonymousTabs {
   /** Settled once the state kept in session storage is back (after a worker restart). */
   readonly ready: Promise<void>;
 
-  /**
-   * Call at the worker's top level: listeners registered later would miss the events that
-   * woke the worker. `makeRouter` is absent where the browser has no chrome.debugger.
-   */
-  constructor(network: Network, makeRouter?: (handlers: RouterHandlers) => ChromeRouter) {
+  /** Call at the worker's top level: listeners registered later would miss the events that woke the worker. */
+  constructor(network: Network, makeRouter: (handlers: RouterHandlers) => ChromeRouter) {
     this.network = network;
-    this.router = makeRouter?.({
+    this.router = makeRouter({
       onRequest: (target, paused) => void this.request(target, paused),
       onLost: (tabId, reason) => void this.lose(tabId, LOST_REASONS[reason] ?? reason),
     });
@@ -68,16 +67,14 @@ export class AnonymousTabs {
 
   status(tabId: number): TabStatus {
     const tab = this.tabs.get(tabId);
-    if (!tab) return { anonymous: false, state: this.router ? 'off' : 'unsupported', circuit: [], relays: [] };
+    if (!tab) return { tabId, anonymous: false, state: 'off', ...circuitView([], undefined) };
     const managed = tab.state === 'ready' ? this.network.peek()?.circuitFor(isolationKeyOf(tabId)) : undefined;
     const live = managed && managed.circuit.state === 'open' && !managed.retired ? managed : undefined;
-    const relays = live?.relays ?? [];
     return {
+      tabId,
       anonymous: true,
       state: tab.state,
-      circuit: relays.map((relay) => relay.id),
-      ...(live ? { circuitId: `${relays[0].id.slice(0, 8)}/${live.circuit.circuitId}` } : {}),
-      relays: relays.map(({ id, url, nickname, pools }) => ({ id, url, nickname, pools })),
+      ...circuitView(live?.relays ?? [], live?.circuit.circuitId),
       ...(tab.detail ? { detail: tab.detail } : {}),
     };
   }
@@ -88,7 +85,6 @@ export class AnonymousTabs {
       await this.release(tabId, true);
       return this.status(tabId);
     }
-    if (!this.router) throw new Error('per-tab routing is not available in this browser yet');
     const page = await browser.tabs.get(tabId);
     await this.adopt(tabId);
     // What the tab shows was loaded directly, and its scripts may hold direct connections:
@@ -201,7 +197,7 @@ export class AnonymousTabs {
    */
   private async attachLeavingBrowserPages(tabId: number): Promise<void> {
     try {
-      await this.router!.attach(tabId);
+      await this.router.attach(tabId);
     } catch (err) {
       if (!/Cannot access/i.test((err as Error).message)) throw err;
       await browser.tabs.update(tabId, { url: 'about:blank' });
@@ -212,7 +208,7 @@ export class AnonymousTabs {
         if (Date.now() > deadline) throw err;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      await this.router!.attach(tabId);
+      await this.router.attach(tabId);
     }
   }
 
@@ -234,7 +230,7 @@ export class AnonymousTabs {
     this.tabs.delete(tabId);
     clearTimeout(tab.retry);
     await this.persist();
-    if (detach) await this.router?.detach(tabId);
+    if (detach) await this.router.detach(tabId);
     await unblockTab(tabId);
     await forgetJar(tabId);
     this.network.peek()?.newCircuit(isolationKeyOf(tabId));
@@ -263,7 +259,7 @@ export class AnonymousTabs {
 
   private problem(tab: AnonymousTab, err: unknown): void {
     const message = (err as Error)?.message ?? String(err);
-    tab.state = /no pool/i.test(message) ? 'no-pool' : 'retrying';
+    tab.state = troubleState(message);
     tab.detail = message;
   }
 
@@ -343,7 +339,7 @@ export class AnonymousTabs {
     await this.guard.restore();
     const records = await loadTabs();
     const blocked = await blockedTabs();
-    const targets = this.router ? await chrome.debugger.getTargets() : [];
+    const targets = await chrome.debugger.getTargets();
     const open = new Set((await browser.tabs.query({})).map((tab) => tab.id));
     for (const [tabId, record] of records) {
       if (!open.has(tabId)) {
@@ -360,7 +356,7 @@ export class AnonymousTabs {
       if (tab.record.lost) continue;
       const attached = targets.some((t) => t.tabId === tabId && t.attached);
       // Still attached (the attachment outlives the worker): only set interception up again.
-      const again = attached ? this.router!.attach(tabId).then(() => true, () => this.intercept(tabId)) : this.intercept(tabId);
+      const again = attached ? this.router.attach(tabId).then(() => true, () => this.intercept(tabId)) : this.intercept(tabId);
       void again.then((ok) => {
         if (ok) void this.prepare(tabId);
       });

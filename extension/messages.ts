@@ -8,13 +8,26 @@ export interface PoolSetting {
   key: string;
 }
 
+/** Firefox: where the local `allium proxy` listens (docs/FIREFOX.md). */
+export interface ProxySetting {
+  /** Its SOCKS5 front end, host:port. */
+  socks: string;
+  /** Its control endpoint (`--control`), http://127.0.0.1:P. */
+  control: string;
+  /** The control endpoint's bearer token (the content of its token file). */
+  token: string;
+}
+
+/** What the local proxy's control endpoint says about itself, or why it cannot be asked. */
+export type ProxyCheck = { ok: true; socks: string | null; pools: string[]; relays: number | null } | { ok: false; error: string };
+
 /**
  * What the popup shows for a tab. `connecting`: building its first circuit; `ready`: every
  * request goes through the circuit; `retrying`: the circuit failed and another is being built;
- * `no-pool`: no pool answered; `lost`: interception was lost and the tab is blocked;
- * `unsupported`: this browser offers no way to route one tab (Firefox, for now).
+ * `no-pool`: no pool answered; `lost` (Chrome): interception was lost and the tab is blocked;
+ * `no-proxy` (Firefox): the local `allium proxy` does not answer, so the tab's requests fail.
  */
-export type TabState = 'off' | 'connecting' | 'ready' | 'retrying' | 'no-pool' | 'lost' | 'unsupported';
+export type TabState = 'off' | 'connecting' | 'ready' | 'retrying' | 'no-pool' | 'lost' | 'no-proxy';
 
 export interface RelayView {
   id: string;
@@ -24,6 +37,11 @@ export interface RelayView {
 }
 
 export interface TabStatus {
+  /**
+   * The tab now showing the page. Firefox cannot move a tab into or out of a container, so
+   * turning anonymity on or off there reopens the page in a new tab and closes the old one.
+   */
+  tabId: number;
   anonymous: boolean;
   state: TabState;
   /** Relay ids, guard first. */
@@ -38,6 +56,8 @@ export interface TabStatus {
 export type Request =
   | { type: 'allium:set-pools'; pools: PoolSetting[] }
   | { type: 'allium:get-pools' }
+  | { type: 'allium:set-proxy'; proxy: ProxySetting }
+  | { type: 'allium:get-proxy' }
   | { type: 'allium:set-tab'; tabId: number; anonymous: boolean }
   | { type: 'allium:tab-status'; tabId: number }
   | { type: 'allium:new-circuit'; tabId: number };
@@ -45,6 +65,8 @@ export type Request =
 export interface Replies {
   'allium:set-pools': { pools: PoolSetting[] };
   'allium:get-pools': { pools: PoolSetting[] };
+  'allium:set-proxy': { proxy: ProxySetting; check: ProxyCheck };
+  'allium:get-proxy': { proxy: ProxySetting; check: ProxyCheck };
   'allium:set-tab': TabStatus;
   'allium:tab-status': TabStatus;
   'allium:new-circuit': TabStatus;

@@ -1,9 +1,16 @@
-// The options page: the pools the extension takes relays from (URL and pinned key).
-import { ask, type PoolSetting } from './messages.ts';
+// The options page: the pools the extension takes relays from (Chrome, which builds circuits
+// itself), or where the local `allium proxy` listens (Firefox, where the proxy builds them).
+import { ask, type PoolSetting, type ProxyCheck, type ProxySetting } from './messages.ts';
+import { routesWithDebugger } from './tab-routing.ts';
 
-const rows = document.getElementById('rows') as HTMLTableSectionElement;
-const form = document.getElementById('pools') as HTMLFormElement;
-const status = document.getElementById('status') as HTMLParagraphElement;
+const element = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const rows = element<HTMLTableSectionElement>('rows');
+
+function say(status: HTMLElement, text: string, ok: boolean): void {
+  status.hidden = false;
+  status.className = `status ${ok ? 'ready' : 'error'}`;
+  status.textContent = text;
+}
 
 function input(name: string, value: string, placeholder: string): HTMLTableCellElement {
   const cell = document.createElement('td');
@@ -25,29 +32,46 @@ function addRow(pool: PoolSetting): void {
   rows.append(row);
 }
 
-function say(text: string, ok: boolean): void {
-  status.hidden = false;
-  status.className = `status ${ok ? 'ready' : 'error'}`;
-  status.textContent = text;
-}
-
-function entered(): PoolSetting[] {
+function enteredPools(): PoolSetting[] {
   return [...rows.rows].map((row) => ({
     url: (row.querySelector('input[name=url]') as HTMLInputElement).value,
     key: (row.querySelector('input[name=key]') as HTMLInputElement).value,
   }));
 }
 
-form.addEventListener('submit', (event) => {
-  event.preventDefault();
-  ask({ type: 'allium:set-pools', pools: entered() }).then(
-    ({ pools }) => say(`Saved ${pools.length} pool${pools.length === 1 ? '' : 's'}. Anonymous tabs build new circuits from them.`, true),
-    (err: Error) => say(err.message, false),
+function setUpPools(): void {
+  const status = element('pools-status');
+  element('pools-section').hidden = false;
+  element('pools').addEventListener('submit', (event) => {
+    event.preventDefault();
+    ask({ type: 'allium:set-pools', pools: enteredPools() }).then(
+      ({ pools }) => say(status, `Saved ${pools.length} pool${pools.length === 1 ? '' : 's'}. Anonymous tabs build new circuits from them.`, true),
+      (err: Error) => say(status, err.message, false),
+    );
+  });
+  element('add').addEventListener('click', () => addRow({ url: '', key: '' }));
+  ask({ type: 'allium:get-pools' }).then(
+    ({ pools }) => pools.forEach(addRow),
+    (err: Error) => say(status, err.message, false),
   );
-});
-document.getElementById('add')!.addEventListener('click', () => addRow({ url: '', key: '' }));
+}
 
-ask({ type: 'allium:get-pools' }).then(
-  ({ pools }) => pools.forEach(addRow),
-  (err: Error) => say(err.message, false),
-);
+function setUpProxy(): void {
+  const status = element('proxy-status');
+  const fields = { socks: element<HTMLInputElement>('socks'), control: element<HTMLInputElement>('control'), token: element<HTMLInputElement>('token') };
+  const show = ({ proxy, check }: { proxy: ProxySetting; check: ProxyCheck }) => {
+    for (const name of ['socks', 'control', 'token'] as const) fields[name].value = proxy[name];
+    if (check.ok) say(status, `The local proxy answers: ${check.relays} relays from ${check.pools.join(', ')}; SOCKS5 on ${check.socks}.`, true);
+    else say(status, check.error, false);
+  };
+  element('proxy-section').hidden = false;
+  element('proxy').addEventListener('submit', (event) => {
+    event.preventDefault();
+    say(status, 'Checking…', true);
+    ask({ type: 'allium:set-proxy', proxy: { socks: fields.socks.value, control: fields.control.value, token: fields.token.value } }).then(show, (err: Error) => say(status, err.message, false));
+  });
+  ask({ type: 'allium:get-proxy' }).then(show, (err: Error) => say(status, err.message, false));
+}
+
+if (routesWithDebugger()) setUpPools();
+else setUpProxy();

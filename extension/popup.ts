@@ -10,7 +10,7 @@ const MESSAGES: Record<TabState, string> = {
   retrying: 'Circuit failed, retrying. Requests of this tab wait or fail; none goes direct.',
   'no-pool': 'No pool reachable: check the pool URL and key in the options. Requests of this tab fail; none goes direct.',
   lost: 'Protection lost: this tab is blocked. Turn anonymity off to browse directly, or on again to resume.',
-  unsupported: 'This browser cannot route a single tab through Allium yet.',
+  'no-proxy': 'The local Allium proxy does not answer: requests of this tab fail while it is not running; none goes direct. See the options for how to start it.',
 };
 const ROLES = ['Guard', 'Middle', 'Exit'];
 const REFRESH_MS = 700;
@@ -47,7 +47,6 @@ function relayItem(relay: RelayView, index: number): HTMLLIElement {
 
 function show(view: TabStatus): void {
   toggle.checked = view.anonymous && view.state !== 'lost';
-  toggle.disabled = view.state === 'unsupported';
   status.className = `status ${view.state}`;
   status.dataset.state = view.state;
   status.textContent = MESSAGES[view.state];
@@ -77,7 +76,13 @@ async function main(): Promise<void> {
   const refresh = () => ask({ type: 'allium:tab-status', tabId: tab.id }).then(show, showError);
   toggle.addEventListener('change', () => {
     toggle.disabled = true;
-    ask({ type: 'allium:set-tab', tabId: tab.id, anonymous: toggle.checked }).then(show, showError).finally(() => (toggle.disabled = false));
+    ask({ type: 'allium:set-tab', tabId: tab.id, anonymous: toggle.checked })
+      .then((view) => {
+        // Firefox reopened the page in another tab: that one is the popup's tab from now on.
+        tab.id = view.tabId;
+        show(view);
+      }, showError)
+      .finally(() => (toggle.disabled = false));
   });
   newCircuit.addEventListener('click', () => {
     newCircuit.disabled = true;

@@ -150,7 +150,8 @@ describe('allium proxy --control, over the demo network', () => {
     await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
     demo = await startService<DemoReady>(['demo', '--json', '--base-port', '0'], 20_000, { XDG_DATA_HOME: tempDir('allium-demo-') });
     tokenFile = join(tempDir('allium-control-'), 'token');
-    proxy = await startService<ProxyReady>(['proxy', '--json', '--pool', demo.ready.pool, '--pool-key', demo.ready.poolKey, '--socks', '0', '--http', '0', '--control', '0', '--control-token', tokenFile]);
+    // --pool-key=KEY: a key may begin with '-', which would read as an option.
+    proxy = await startService<ProxyReady>(['proxy', '--json', `--pool=${demo.ready.pool}`, `--pool-key=${demo.ready.poolKey}`, '--socks', '0', '--http', '0', '--control', '0', '--control-token', tokenFile]);
     token = loadControlToken(tokenFile).token;
   }, 40_000);
 
