@@ -182,6 +182,27 @@ describe('the Firefox extension', () => {
     await waitFor('the containers to be removed', async () => (await containers()).length === 0);
   });
 
+  it('tabs opened from an anonymous tab stay in its container, each with a circuit of its own', async () => {
+    const tab = await anonymousTab();
+    await tab.goto(site.pageUrl('opener'));
+    site.connections.length = 0;
+    await tab.evaluate((url: string) => {
+      const page = globalThis as unknown as { document: { getElementById(id: string): { click(): void } }; open(url: string): unknown };
+      page.document.getElementById('new-tab').click();
+      page.open(url);
+    }, `${site.main}/opener/window-open`);
+    await waitFor('the opened pages', () => site.hits.some((h) => h.path === '/opener/next.png') && site.hits.some((h) => h.path === '/opener/window-open'));
+    expect(site.hits.filter((h) => h.path.startsWith('/opener/') && !outbound.has(h.peer))).toEqual([]);
+    expect(site.connections.filter((c) => !outbound.has(c.peer))).toEqual([]);
+    const opened = await firefox.inExtension(async (extension) => (await extension.tabs.query({})).filter((t) => /\/opener\/(opened\.html|window-open)$/.test(t.url ?? '')).map((t) => t.id!));
+    expect(opened).toHaveLength(2);
+    const ready = (tabId: number) => waitFor(`tab ${tabId} on its circuit`, async () => ((await status(tabId)).state === 'ready' ? status(tabId) : undefined));
+    const statuses = await Promise.all([...opened, tab.tabId].map(ready));
+    expect(statuses.map((s) => s.anonymous)).toEqual([true, true, true]);
+    expect(new Set(statuses.map((s) => s.circuitId)).size).toBe(3);
+    await Promise.all([...opened, tab.tabId].map(firefox.closeTab));
+  });
+
   it('turning anonymity off reopens the page outside the container, loaded directly', async () => {
     const tab = await anonymousTab();
     await tab.goto(`${site.main}/off/before`);
