@@ -30,6 +30,13 @@ function serveSocks5(socket: Socket, options: FrontEndOptions): void {
 
   const parser = new Socks5Parser();
   let credentials: Credentials | undefined;
+  // A client that ends its side before finishing the handshake will never finish it: close ours
+  // too (gracefully, so a reply already written still arrives).
+  const onEnd = () => {
+    log.debug('SOCKS5 client ended its side during the handshake');
+    socket.end();
+  };
+  socket.once('end', onEnd);
   const onData = (chunk: Buffer) => {
     for (const event of parser.push(chunk)) {
       if (event.type === 'method') socket.write(Uint8Array.of(0x05, event.method));
@@ -43,6 +50,7 @@ function serveSocks5(socket: Socket, options: FrontEndOptions): void {
       } else {
         clearTimeout(timer);
         socket.off('data', onData);
+        socket.off('end', onEnd);
         connect(socket, event.host, event.port, event.rest, isolationKey('socks5', credentials), options).catch((err: unknown) => {
           log.warn('SOCKS5 connect failed unexpectedly', { error: errorMessage(err) });
           socket.destroy();

@@ -14,26 +14,49 @@ for (const [net, prefix] of [
 ] as const) FORBIDDEN.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
   ['::', 128], ['::1', 128], ['fe80::', 10], ['fc00::', 7], ['ff00::', 8], ['100::', 64], ['2001:db8::', 32], ['fec0::', 10],
+  // Local-use NAT64 (RFC 8215): translates to whatever the site's gateway chooses.
+  ['64:ff9b:1::', 48],
 ] as const) FORBIDDEN.addSubnet(net, prefix, 'ipv6');
 
-/** The IPv4 address embedded in an IPv4-mapped, -compatible or NAT64 IPv6 address. */
-function embeddedIPv4(address: string): string | undefined {
-  const m = /^(?:::ffff:(?:0:)?|::|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (m) return m[1];
-  const hex = /^(?:::ffff:(?:0:)?|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
-  if (!hex) return undefined;
-  const hi = parseInt(hex[1], 16);
-  const lo = parseInt(hex[2], 16);
-  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+/** The eight 16-bit groups of an IPv6 address, whatever its spelling (via the URL parser). */
+function ipv6Groups(address: string): number[] | undefined {
+  let canonical: string;
+  try {
+    // The WHATWG URL parser validates, lowercases and writes an embedded dotted quad in hex.
+    canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  } catch {
+    return undefined;
+  }
+  const [head, tail] = canonical.includes('::') ? canonical.split('::') : [canonical, undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const zeros = tail === undefined ? [] : Array(8 - left.length - right.length).fill('0');
+  return [...left, ...zeros, ...right].map((group) => parseInt(group, 16));
+}
+
+/**
+ * The IPv4 address an IPv6 address stands for, if any: IPv4-mapped (::ffff:0:0/96), SIIT
+ * (::ffff:0:0:0/96), IPv4-compatible (::/96) and NAT64 (64:ff9b::/96), in any spelling.
+ */
+function embeddedIPv4(groups: number[]): string | undefined {
+  const zero = (from: number, to: number) => groups.slice(from, to).every((g) => g === 0);
+  const mapped = zero(0, 5) && groups[5] === 0xffff;
+  const siit = zero(0, 4) && groups[4] === 0xffff && groups[5] === 0;
+  const compatible = zero(0, 6) && groups[6] !== 0;
+  const nat64 = groups[0] === 0x64 && groups[1] === 0xff9b && zero(2, 6);
+  if (!mapped && !siit && !compatible && !nat64) return undefined;
+  return `${groups[6] >> 8}.${groups[6] & 255}.${groups[7] >> 8}.${groups[7] & 255}`;
 }
 
 export function isForbiddenAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 4) return FORBIDDEN.check(address, 'ipv4');
   if (family !== 6) return true;
-  const v4 = embeddedIPv4(address);
+  const groups = ipv6Groups(address);
+  if (!groups) return true;
+  const v4 = embeddedIPv4(groups);
   if (v4 !== undefined) return FORBIDDEN.check(v4, 'ipv4');
-  return FORBIDDEN.check(address, 'ipv6');
+  return FORBIDDEN.check(groups.map((g) => g.toString(16)).join(':'), 'ipv6');
 }
 
 export interface ExitPolicy {

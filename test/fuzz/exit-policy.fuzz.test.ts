@@ -127,12 +127,8 @@ describe('exit policy: every spelling of a forbidden address is refused', () => 
     recordFigure('SSRF named spellings refused by the exit policy', { refused: refused.length, unresolvable: 4 });
   });
 
-  // Open bug, relay/exit-policy.ts `embeddedIPv4`: the NAT64 and IPv4-compatible forms are
-  // recognised only in their canonical compressed spelling, so the same address written out in
-  // full is checked against the IPv6 table only and allowed. TPDP §7: "no alternative spelling
-  // … gets past the check". Impact: an exit on a host with a NAT64 gateway reaches private IPv4
-  // space (169.254.169.254, 10/8) through it.
-  it('NAT64 addresses written out in full are refused like their compressed spelling [open bug]', async () => {
+  // Regression: the NAT64 and IPv4-compatible forms were recognised only in their compressed spelling.
+  it('NAT64 addresses written out in full are refused like their compressed spelling', async () => {
     for (const host of ['64:ff9b:0:0:0:0:a9fe:a9fe', '64:ff9b:0:0:0:0:7f00:1', '0064:ff9b::127.0.0.1', '64:ff9b:0::10.0.0.1', '64:FF9B::A9FE:A9FE']) {
       expect(await outcome(host), host).toEqual({ refused: 'EXIT_POLICY_REFUSED' });
     }
