@@ -33,7 +33,8 @@ export function routeRequests(route: (details: RequestDetails) => Promise<ProxyI
     try {
       return await route(details);
     } catch (err) {
-      console.error('allium: a request could not be routed; it is sent to a dead end', details.url, err);
+      // Without the URL: the console is no place for an anonymous tab's history.
+      console.error('allium: a request could not be routed; it is sent to a dead end', err);
       return DEAD_END;
     }
   };

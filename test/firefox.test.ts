@@ -128,6 +128,18 @@ describe('the Firefox extension', () => {
     await firefox.closeTab(tab.tabId);
   });
 
+  it('the options page shows the local proxy it uses, and that it answers', async () => {
+    const options = await firefox.openExtensionPage('options.html');
+    const said = () => options.$eval('#proxy-status', (el) => (el as unknown as { textContent: string }).textContent);
+    await waitFor('the check of the proxy', async () => /The local proxy answers/.test(await said())).catch(async (err: Error) => {
+      throw new Error(`${err.message}: the page says "${await said()}"`);
+    });
+    expect(await said()).toContain(`${demo.ready.relays.length} relays from ${demo.ready.pool}`);
+    expect(await options.$eval('#socks', (el) => (el as unknown as { value: string }).value)).toBe(proxy.ready.socks);
+    expect(await options.$eval('#pools-section', (el) => (el as unknown as { hidden: boolean }).hidden)).toBe(true);
+    await options.close();
+  });
+
   it('the popup shows the tab\'s three relays, and "New circuit" replaces them', async () => {
     const tab = await anonymousTab();
     await tab.goto(`${site.main}/popup/check`);

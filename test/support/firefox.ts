@@ -97,8 +97,9 @@ export async function launchFirefoxWithExtension(): Promise<FirefoxExtension> {
   try {
     const id = await browser.installExtension(FIREFOX_DIR);
     if (id !== GECKO_ID) throw new Error(`installed ${id}, not ${GECKO_ID}`);
-    const findPage = async (prefix: string) => {
+    const findPage = async (prefix: string, except: Page[] = []) => {
       for (const page of await browser.pages()) {
+        if (except.includes(page)) continue;
         const href = await page.evaluate(() => (globalThis as unknown as { location: { href: string } }).location.href).catch(() => '');
         if (href.startsWith(prefix)) return page;
       }
@@ -131,8 +132,9 @@ export async function launchFirefoxWithExtension(): Promise<FirefoxExtension> {
       return bidiTab(browser, tabId, context);
     };
     const openExtensionPage = async (path: string): Promise<Page> => {
+      const before = await browser.pages();
       await inExtension((extension, p) => extension.tabs.create({ url: extension.runtime.getURL(p) }), path);
-      return waitFor(`the extension page ${path}`, () => findPage(`${EXTENSION_ORIGIN}/${path}`));
+      return waitFor(`the extension page ${path}`, () => findPage(`${EXTENSION_ORIGIN}/${path}`, before));
     };
     const closeTab = (tabId: number) => inExtension((extension, id) => extension.tabs.remove(id), tabId);
     const backgroundRunning = async () => (await inExtension((extension) => extension.runtime.getContexts({ contextTypes: ['BACKGROUND'] }))).length > 0;
