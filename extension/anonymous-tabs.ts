@@ -1,4 +1,4 @@
-// The anonymous tabs and everything that keeps them so: interception (ChromeRouter), fail-closed
+// Chrome's anonymous tabs and everything that keeps them so: interception (ChromeRouter), fail-closed
 // blocking while it is not in place (tab-block), a circuit and a cookie jar per tab, tabs opened
 // from anonymous ones, and recovery when Chrome stops and wakes the service worker.
 import browser from 'webextension-polyfill';

@@ -8,7 +8,7 @@ const MESSAGES: Record<TabState, string> = {
   connecting: 'Building a circuit through three relays…',
   ready: 'Anonymous: every request of this tab goes through the circuit below.',
   retrying: 'Circuit failed, retrying. Requests of this tab wait or fail; none goes direct.',
-  'no-pool': 'No pool reachable: check the pool URL and key in the options. Requests of this tab fail; none goes direct.',
+  'no-pool': 'No pool reachable: check the pool URLs and keys (in the options, or those given to allium proxy). Requests of this tab fail; none goes direct.',
   lost: 'Protection lost: this tab is blocked. Turn anonymity off to browse directly, or on again to resume.',
   'no-proxy': 'The local Allium proxy does not answer: requests of this tab fail while it is not running; none goes direct. See the options for how to start it.',
 };
