@@ -26,11 +26,35 @@ export function defineCommand<Options extends ParseArgsOptionsConfig>(command: C
   return command;
 }
 
+/**
+ * Joins each value-taking option with its value (`--pool-key -x…` → `--pool-key=-x…`): values such
+ * as base64url keys may start with "-", which parseArgs would otherwise take for an option.
+ */
+function attachValues(argv: string[], options: ParseArgsOptionsConfig): string[] {
+  const takesValue = new Map<string, string>();
+  for (const [name, option] of Object.entries(options)) {
+    if (option.type !== 'string') continue;
+    takesValue.set(`--${name}`, name);
+    if (option.short) takesValue.set(`-${option.short}`, name);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = takesValue.get(argv[i]);
+    if (argv[i] === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (name !== undefined && i + 1 < argv.length) out.push(`--${name}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
 export async function runCommand(command: Command, argv: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: attachValues(argv, command.options),
       options: { ...command.options, help: { type: 'boolean', short: 'h' } },
       allowPositionals: command.allowPositionals ?? false,
       strict: true,

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { build } from 'vite';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import viteConfig, { CHROME_DIR, FIREFOX_DIR } from '../../vite.config.ts';
+import viteConfig, { CHROME_DIR } from '../../vite.config.ts';
 import { tempDir } from './processes.ts';
 
 export const CHROMIUM = '/usr/lib/chromium/chromium';
@@ -103,18 +103,6 @@ export async function launchWithExtension(): Promise<ExtensionBrowser> {
   } catch (err) {
     await browser.close();
     throw err;
-  }
-}
-
-/** Installs dist/firefox as a temporary add-on in Firefox ESR; returns its add-on id. */
-export async function installInFirefox(): Promise<string> {
-  if (!existsSync(FIREFOX)) throw new Error(`${FIREFOX} is missing: run scripts/ensure-browsers.sh (apt-get install firefox-esr)`);
-  await buildExtension();
-  const browser = await puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX, headless: true, userDataDir: tempDir('allium-firefox-') });
-  try {
-    return await browser.installExtension(FIREFOX_DIR);
-  } finally {
-    await browser.close();
   }
 }
 
