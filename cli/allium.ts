@@ -39,4 +39,8 @@ async function main(argv: string[]): Promise<number> {
   return runCommand(command, rest);
 }
 
-process.exit(await main(process.argv.slice(2)));
+const code = await main(process.argv.slice(2));
+// Exit once stdout has taken everything: a pipe that is full queues writes, and exiting at once
+// would cut a body short. Exiting explicitly (not by draining the event loop) stops services
+// promptly even if a peer is slow to close its side.
+process.stdout.write('', () => process.exit(code));

@@ -3,7 +3,7 @@
 // from anonymous ones, and recovery when Chrome stops and wakes the service worker.
 import browser from 'webextension-polyfill';
 import type { CircuitEvent } from '../shared/index.ts';
-import { isPrivateDestination } from '../shared/client/path.ts';
+import { isPrivateDestination } from '../shared/address-ranges.ts';
 import { send, type RequestPaused, type Target } from './cdp.ts';
 import type { ChromeRouter, RouterHandlers } from './chrome-router.ts';
 import type { CookieJar } from './cookie-jar.ts';

@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { errorMessage, type Logger } from '../node/log.ts';
-import { isPrivateDestination } from '../shared/client/path.ts';
+import { isPrivateDestination } from '../shared/address-ranges.ts';
 import { CircuitWatch, type ControlClient } from './control-circuits.ts';
 import { controlRefusal } from './control-guard.ts';
 import { isolationKey } from './isolation-key.ts';

@@ -43,8 +43,9 @@ function fixedLookup(address: string, family: 4 | 6): LookupFunction {
 export function serveFetch(context: ExitContext, stream: CircuitStream): void {
   const collector = new HeadCollector();
   let request: http.ClientRequest | undefined;
-  // Body bytes that arrive while the destination is being resolved and checked.
-  let early: { chunks: Uint8Array[]; finished: boolean } | undefined;
+  // Body bytes that arrive while the destination is being resolved and checked: `rest` shared the
+  // head's last cell (already acknowledged), `chunks` came in cells of their own.
+  let early: { rest: Uint8Array; chunks: Uint8Array[]; finished: boolean } | undefined;
   let answered = false;
   const fail = (err: unknown) => {
     const code = isTpdpError(err) ? err.code : 'DESTINATION_CONNECTION_ERROR';
@@ -67,10 +68,11 @@ export function serveFetch(context: ExitContext, stream: CircuitStream): void {
       stream.consumed();
       if (!complete) return;
       const head = decodeRequestHead(complete.head);
-      early = { chunks: complete.rest.length > 0 ? [complete.rest.slice()] : [], finished: false };
+      early = { rest: complete.rest.slice(), chunks: [], finished: false };
       start(head).then((req) => {
         if (stream.state === 'closed') return req.destroy();
         request = req;
+        if (early!.rest.length > 0) req.write(early!.rest);
         for (const body of early!.chunks) req.write(body, () => stream.consumed());
         if (early!.finished) req.end();
       }, fail);

@@ -26,6 +26,7 @@ export interface ManagedCircuit {
   firstUsedAt?: number;
   allowPrivate: boolean;
   retired: boolean;
+  dirtyTimer?: ReturnType<typeof setTimeout>;
 }
 
 export interface CircuitManagerOptions {
@@ -111,7 +112,12 @@ export class CircuitManager {
   }
 
   private markUsed(managed: ManagedCircuit): ManagedCircuit {
-    managed.firstUsedAt ??= this.now();
+    if (managed.firstUsedAt === undefined) {
+      managed.firstUsedAt = this.now();
+      // Dirty circuits retire on time even if their key is never used again.
+      managed.dirtyTimer = setTimeout(() => this.retireCircuit(managed), this.options.maxDirtinessMs);
+      (managed.dirtyTimer as { unref?: () => void }).unref?.();
+    }
     return managed;
   }
 
@@ -194,6 +200,7 @@ export class CircuitManager {
   }
 
   private forget(managed: ManagedCircuit, error: TpdpError): void {
+    clearTimeout(managed.dirtyTimer);
     const list = this.circuits.get(managed.isolationKey);
     if (!list) return;
     const index = list.indexOf(managed);

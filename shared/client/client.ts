@@ -11,7 +11,7 @@ import { toByteStream, type ByteStream } from './byte-stream.ts';
 import { CircuitManager, type CircuitEvent, type ManagedCircuit } from './circuit-manager.ts';
 import { exchangeOverStream, toResponse, type EncodedRequest, type RawResponse } from './fetch-over-stream.ts';
 import { LinkPool } from './link-pool.ts';
-import { isPrivateDestination } from './path.ts';
+import { isPrivateDestination } from '../address-ranges.ts';
 
 export interface AlliumClientOptions {
   /** Pools to take relays from, each with its pinned Ed25519 key (base64url). */

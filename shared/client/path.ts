@@ -73,29 +73,3 @@ export function choosePath(relays: DirectoryRelay[], crypto: CryptoProvider, req
   }
   return path;
 }
-
-const PRIVATE_IPV4: [number, number, number][] = [
-  // [first octet, second-octet low, second-octet high]
-  [0, 0, 255], [10, 0, 255], [127, 0, 255], [169, 254, 254], [172, 16, 31], [192, 168, 168], [100, 64, 127],
-];
-
-function isPrivateIPv4(host: string): boolean {
-  const m = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(host);
-  if (!m) return false;
-  const [a, b] = [Number(m[1]), Number(m[2])];
-  return a >= 224 || PRIVATE_IPV4.some(([first, low, high]) => a === first && b >= low && b <= high);
-}
-
-/**
- * Destinations that only an exit started with --allow-private may reach, as far as the client can
- * tell without resolving names (it never does): loopback names and private address literals.
- * The exit checks again after its own resolution (docs/TPDP.md §7).
- */
-export function isPrivateDestination(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  if (!h.includes(':')) return isPrivateIPv4(h);
-  const mapped = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.exec(h);
-  if (mapped) return isPrivateIPv4(mapped[1]);
-  return h === '::1' || h === '::' || /^f[cd][0-9a-f]{0,2}:/.test(h) || /^fe[89ab][0-9a-f]?:/.test(h) || /^ff[0-9a-f]{0,2}:/.test(h);
-}
