@@ -146,7 +146,7 @@ describe('the exit fed arbitrary fetch requests through a real circuit', () => {
           });
           expect(circuit.state).toBe('open');
         }),
-        fuzzParameters(RUNS),
+        fuzzParameters(RUNS, PER_CASE),
       );
       // No header the fuzzer tried to inject reached the origin, and the exit holds no stream.
       for (const raw of originHeaders) for (const field of raw) expect(field).not.toMatch(/[\r\n]/);
@@ -155,7 +155,7 @@ describe('the exit fed arbitrary fetch requests through a real circuit', () => {
       const rssGrowth = (await residentBytes(network.relays[0].process.pid!)) - rssBefore;
       expect(rssGrowth).toBeLessThan(128 * MiB);
       recordFigure('fuzz exit fetch requests (real circuit, real exit)', {
-        streams: PER_CASE * fuzzRuns(RUNS),
+        streams: PER_CASE * fuzzRuns(RUNS, PER_CASE),
         outcomes: Object.fromEntries(outcomes),
         slowestMs: slowest,
         originRequests: originHeaders.length,
@@ -164,6 +164,6 @@ describe('the exit fed arbitrary fetch requests through a real circuit', () => {
         circuitDestroyed: 0,
       });
     },
-    fuzzTimeout(RUNS, 150),
+    fuzzTimeout(RUNS, 150, PER_CASE),
   );
 });

@@ -18,7 +18,7 @@ import { bytes } from './bytes.ts';
 import { fuzzParameters, fuzzRuns, fuzzTimeout } from './runs.ts';
 
 const PER_CASE = 32; // connections at once
-const SOCKS_RUNS = 60; // × PER_CASE connections
+const SOCKS_RUNS = 120; // × PER_CASE connections
 const HTTP_RUNS = 120;
 // Short, so that connections a test leaves hanging are closed quickly.
 const HANDSHAKE_TIMEOUT_MS = 200;
@@ -172,11 +172,11 @@ describe('the local proxy fed hostile clients over TCP', () => {
             if (answer.length > 0) expect([0, 1, 5]).toContain(answer[0]);
           }
         }),
-        fuzzParameters(SOCKS_RUNS),
+        fuzzParameters(SOCKS_RUNS, PER_CASE),
       );
-      recordFigure('fuzz SOCKS5 front end over TCP', { connections: PER_CASE * fuzzRuns(SOCKS_RUNS), firstReplyByte: Object.fromEntries(firstBytes), hung: 0, crashes: 0 });
+      recordFigure('fuzz SOCKS5 front end over TCP', { connections: PER_CASE * fuzzRuns(SOCKS_RUNS, PER_CASE), firstReplyByte: Object.fromEntries(firstBytes), hung: 0, crashes: 0 });
     },
-    fuzzTimeout(SOCKS_RUNS, 400),
+    fuzzTimeout(SOCKS_RUNS, 400, PER_CASE),
   );
 
   it(
@@ -194,10 +194,10 @@ describe('the local proxy fed hostile clients over TCP', () => {
             expect(status).not.toBe('500');
           }
         }),
-        fuzzParameters(HTTP_RUNS),
+        fuzzParameters(HTTP_RUNS, PER_CASE),
       );
-      recordFigure('fuzz HTTP proxy front end over TCP', { connections: PER_CASE * fuzzRuns(HTTP_RUNS), statuses: Object.fromEntries(statuses), hung: 0, crashes: 0 });
+      recordFigure('fuzz HTTP proxy front end over TCP', { connections: PER_CASE * fuzzRuns(HTTP_RUNS, PER_CASE), statuses: Object.fromEntries(statuses), hung: 0, crashes: 0 });
     },
-    fuzzTimeout(HTTP_RUNS, 400),
+    fuzzTimeout(HTTP_RUNS, 400, PER_CASE),
   );
 });

@@ -18,7 +18,7 @@ import { echoesIntact, memoryCircuit } from '../support/memory-circuit.ts';
 import { bytes, seededBytes } from './bytes.ts';
 import { fuzzParameters, fuzzRuns, fuzzTimeout } from './runs.ts';
 
-const MESSAGE_RUNS = 10_000;
+const MESSAGE_RUNS = 8_000;
 const SEQUENCE_RUNS = 8_000;
 const CREATE_RUNS = 10_000;
 
