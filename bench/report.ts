@@ -1,0 +1,112 @@
+// What `npm run bench` reports: the figures of one run, the issue's targets with met / not met,
+// and the human table (the JSON form is the same object).
+import { MIB, round } from './stats.ts';
+
+export interface Latency {
+  samples: number;
+  medianMs: number;
+  p90Ms: number;
+}
+
+export interface Throughput {
+  bytes: number;
+  /** Median over the rounds, in MB/s (10^6 bytes/s). */
+  mbps: number;
+  perRound: number[];
+  /** Median of the per-round ratios to the AES chain measured in the same round. */
+  ratioToAesChain?: number;
+  /** CPU use of each process in the median round, in % of one core. */
+  cpuPercent: Record<string, number>;
+  /**
+   * Median over the rounds of the CPU time all processes on the path spent per MB: unlike MB/s,
+   * it hardly depends on how much of the shared machine the run got.
+   */
+  cpuMsPerMB: number;
+}
+
+export interface BenchResult {
+  machine: { cores: number; cpuModel: string; node: string; loadAverageAtStart: number[] };
+  rounds: number;
+  circuitBuild: Latency;
+  firstByte: Latency;
+  oneStream: Throughput;
+  sixteenCircuits: Throughput;
+  baseline: { plain: Throughput; aes: Throughput };
+  handshakes: { perSecond: number; perRelayCpuSecond: number; created: number; refused: number; cpuPercent: Record<string, number> };
+  memory: { idleMiB: number; withCircuits: { circuits: number; mib: number }[]; bytesPerCircuit: number };
+  extension: { status: string; anonymousTabPageLoadMs: number | null; normalTabPageLoadMs: number | null; circuitBuildMs: number | null };
+  targets: Target[];
+  profile?: Record<string, { busyPercent: number; top: { name: string; selfPercent: number }[] }>;
+  durationSeconds: number;
+}
+
+export interface Target {
+  figure: string;
+  target: string;
+  value: string;
+  met: boolean;
+}
+
+export function evaluateTargets(r: Omit<BenchResult, 'targets' | 'durationSeconds'>): Target[] {
+  const withThousand = r.memory.withCircuits.find((m) => m.circuits === 1000);
+  return [
+    { figure: 'circuit build, median', target: '≤ 3 ms', value: `${r.circuitBuild.medianMs} ms`, met: r.circuitBuild.medianMs <= 3 },
+    { figure: 'first byte, median', target: '≤ 1.5 ms', value: `${r.firstByte.medianMs} ms`, met: r.firstByte.medianMs <= 1.5 },
+    { figure: 'one stream', target: '≥ 150 MB/s', value: `${r.oneStream.mbps} MB/s`, met: r.oneStream.mbps >= 150 },
+    { figure: 'one stream vs AES chain', target: '≥ 0.45 ×', value: `${r.oneStream.ratioToAesChain} ×`, met: (r.oneStream.ratioToAesChain ?? 0) >= 0.45 },
+    { figure: '16 circuits, aggregate', target: '≥ 200 MB/s', value: `${r.sixteenCircuits.mbps} MB/s`, met: r.sixteenCircuits.mbps >= 200 },
+    { figure: 'relay RSS, 1,000 idle circuits', target: '≤ 80 MiB', value: `${withThousand?.mib} MiB`, met: (withThousand?.mib ?? Infinity) <= 80 },
+    { figure: 'relay memory per circuit', target: '≤ 4 KiB', value: `${round(r.memory.bytesPerCircuit / 1024)} KiB`, met: r.memory.bytesPerCircuit <= 4096 },
+    { figure: 'handshakes per relay core', target: '≥ 5,000 /s', value: `${r.handshakes.perRelayCpuSecond} /s`, met: r.handshakes.perRelayCpuSecond >= 5000 },
+  ];
+}
+
+const cpu = (percent: Record<string, number>) =>
+  Object.entries(percent)
+    .map(([name, p]) => `${name} ${Math.round(p)}%`)
+    .join(', ');
+
+function throughputLine(t: Throughput): string {
+  const ratio = t.ratioToAesChain === undefined ? '' : `, ${t.ratioToAesChain} × AES chain`;
+  return `${t.mbps} MB/s${ratio}, ${t.cpuMsPerMB} ms CPU per MB (rounds: ${t.perRound.join(', ')} MB/s)`;
+}
+
+export function renderTable(r: BenchResult): string {
+  const mem = r.memory.withCircuits.map((m) => `${m.circuits.toLocaleString('en')} circuits ${m.mib} MiB`).join(', ');
+  const rows: [string, string][] = [
+    ['circuit build, 3 hops', `median ${r.circuitBuild.medianMs} ms, p90 ${r.circuitBuild.p90Ms} ms (n = ${r.circuitBuild.samples})`],
+    ['first byte, 1 KiB fetch', `median ${r.firstByte.medianMs} ms, p90 ${r.firstByte.p90Ms} ms (n = ${r.firstByte.samples})`],
+    [`one stream, ${r.oneStream.bytes / MIB} MiB`, throughputLine(r.oneStream)],
+    [`16 streams on 16 circuits, ${r.sixteenCircuits.bytes / MIB} MiB`, throughputLine(r.sixteenCircuits)],
+    ['relay handshakes', `${r.handshakes.perRelayCpuSecond} /s per relay core (${r.handshakes.perSecond} /s wall clock, CPU: ${cpu(r.handshakes.cpuPercent)})`],
+    ['relay RSS', `idle ${r.memory.idleMiB} MiB, ${mem}; ${round(r.memory.bytesPerCircuit / 1024)} KiB per circuit`],
+    ['baseline: WS chain, plain', throughputLine(r.baseline.plain)],
+    ['baseline: WS chain, AES-256-CTR', throughputLine(r.baseline.aes)],
+    ['extension: anonymous vs normal tab', r.extension.status],
+    ['extension: circuit build', r.extension.status],
+  ];
+  const width = Math.max(...rows.map(([f]) => f.length));
+  const lines = [
+    `Allium benchmark: ${r.machine.cores} cores (${r.machine.cpuModel}), Node ${r.machine.node}, loopback, ${r.rounds} rounds, load average at start ${r.machine.loadAverageAtStart.join(' ')}`,
+    '',
+    ...rows.map(([f, v]) => `${f.padEnd(width)}  ${v}`),
+    '',
+    'CPU in the median round (% of one core):',
+    `  one stream:   ${cpu(r.oneStream.cpuPercent)}`,
+    `  16 circuits:  ${cpu(r.sixteenCircuits.cpuPercent)}`,
+    `  chain, plain: ${cpu(r.baseline.plain.cpuPercent)}`,
+    `  chain, AES:   ${cpu(r.baseline.aes.cpuPercent)}`,
+    '',
+    'Targets:',
+  ];
+  const tw = Math.max(...r.targets.map((t) => t.figure.length));
+  for (const t of r.targets) lines.push(`  ${t.met ? 'met    ' : 'NOT met'}  ${t.figure.padEnd(tw)}  ${t.value} (target ${t.target})`);
+  if (r.profile) {
+    for (const [process, summary] of Object.entries(r.profile)) {
+      lines.push('', `Profile, one stream, ${process} (busy ${summary.busyPercent}% of the time; self time, % of busy samples):`);
+      for (const f of summary.top) lines.push(`  ${String(f.selfPercent).padStart(5)}%  ${f.name}`);
+    }
+  }
+  lines.push('', `Finished in ${r.durationSeconds} s. MB = 10^6 bytes, MiB = 2^20 bytes.`);
+  return lines.join('\n');
+}
