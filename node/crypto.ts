@@ -7,6 +7,7 @@ import {
   createHmac,
   createPrivateKey,
   createPublicKey,
+  createSecretKey,
   diffieHellman,
   generateKeyPairSync,
   hkdfSync,
@@ -29,9 +30,24 @@ function privateKey(prefix: Buffer, raw: Uint8Array): KeyObject {
   return createPrivateKey({ key: Buffer.concat([prefix, raw]), format: 'der', type: 'pkcs8' });
 }
 
+// A PEM string, not a {key, format: 'der'} object: node:crypto probes an object argument as a
+// KeyObject first, which throws and catches an exception (about 3 times the cost of parsing PEM).
 function publicKey(prefix: Buffer, raw: Uint8Array): KeyObject {
-  return createPublicKey({ key: Buffer.concat([prefix, raw]), format: 'der', type: 'spki' });
+  return createPublicKey(`-----BEGIN PUBLIC KEY-----\n${Buffer.concat([prefix, raw]).toString('base64')}\n-----END PUBLIC KEY-----`);
 }
+
+// node:crypto checks a raw key by trying (and failing) to read it as a KeyObject and then as a
+// CryptoKey: two thrown exceptions per call, 16 µs per HMAC instead of 3 (docs/PERFORMANCE.md).
+// Key objects are therefore made once per key and kept with it; keys are never mutated.
+const secretKeys = new WeakMap<Uint8Array, KeyObject>();
+const x25519Private = new WeakMap<Uint8Array, KeyObject>();
+const x25519Public = new WeakMap<Uint8Array, KeyObject>();
+function cached(map: WeakMap<Uint8Array, KeyObject>, raw: Uint8Array, make: () => KeyObject): KeyObject {
+  let object = map.get(raw);
+  if (!object) map.set(raw, (object = make()));
+  return object;
+}
+const secretKeyObject = (key: Uint8Array) => cached(secretKeys, key, () => createSecretKey(key));
 
 function rawKeyPair(type: 'x25519' | 'ed25519'): KeyPair {
   const pair = generateKeyPairSync(type as 'x25519');
@@ -43,7 +59,7 @@ function rawKeyPair(type: 'x25519' | 'ed25519'): KeyPair {
 class NodeKeyStream implements KeyStream {
   private readonly cipher;
   constructor(key: Uint8Array, iv: Uint8Array) {
-    this.cipher = createCipheriv('aes-256-ctr', key, iv);
+    this.cipher = createCipheriv('aes-256-ctr', secretKeyObject(key), iv);
   }
   xorInPlace(data: Uint8Array): void {
     data.set(this.cipher.update(data));
@@ -54,15 +70,23 @@ export const nodeCrypto: CryptoProvider = {
   name: 'node',
   randomBytes: (length) => new Uint8Array(randomBytes(length)),
   sha256: (data) => new Uint8Array(createHash('sha256').update(data).digest()),
-  hmacSha256: (key, data) => new Uint8Array(createHmac('sha256', key).update(data).digest()),
-  hkdfSha256: (ikm, salt, info, length) => new Uint8Array(hkdfSync('sha256', ikm, salt, info, length)),
+  hmacSha256: (key, data) => new Uint8Array(createHmac('sha256', secretKeyObject(key)).update(data).digest()),
+  hkdfSha256: (ikm, salt, info, length) => new Uint8Array(hkdfSync('sha256', createSecretKey(ikm), salt, info, length)),
   aes256Ctr: (key, iv) => new NodeKeyStream(key, iv),
-  x25519Keygen: () => rawKeyPair('x25519'),
+  x25519Keygen() {
+    const pair = generateKeyPairSync('x25519');
+    const secretKey = new Uint8Array(Buffer.from(pair.privateKey.export({ format: 'jwk' }).d!, 'base64url'));
+    x25519Private.set(secretKey, pair.privateKey);
+    return { secretKey, publicKey: new Uint8Array(Buffer.from(pair.publicKey.export({ format: 'jwk' }).x!, 'base64url')) };
+  },
   x25519(secretKey, peerKey) {
     let shared: Uint8Array;
     try {
       shared = new Uint8Array(
-        diffieHellman({ privateKey: privateKey(X25519_PKCS8, secretKey), publicKey: publicKey(X25519_SPKI, peerKey) }),
+        diffieHellman({
+          privateKey: cached(x25519Private, secretKey, () => privateKey(X25519_PKCS8, secretKey)),
+          publicKey: cached(x25519Public, peerKey, () => publicKey(X25519_SPKI, peerKey)),
+        }),
       );
     } catch {
       // OpenSSL refuses low-order points itself; report it the same way as the explicit check.

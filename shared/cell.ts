@@ -63,3 +63,14 @@ export function decodeCells(message: Uint8Array): Cell[] {
   }
   return cells;
 }
+
+/**
+ * Re-addresses a received cell in place, given its body (a view into the received message, as
+ * decodeCells returns it): a relay forwards it without allocating or copying a new cell.
+ */
+export function readdressCell(body: Uint8Array, circuitId: number, command: CellCommand): Uint8Array {
+  const cell = new Uint8Array(body.buffer, body.byteOffset - CELL_HEADER_SIZE, CELL_SIZE);
+  writeU32(cell, 0, circuitId);
+  cell[4] = command;
+  return cell;
+}

@@ -41,9 +41,8 @@ export interface RelayMessage {
 }
 
 /** Writes a plaintext relay body (tag left zero: the sender's layer fills it in). */
-export function encodeRelayBody(command: RelayCommand, streamId: number, data: Uint8Array): Uint8Array {
+export function encodeRelayBody(command: RelayCommand, streamId: number, data: Uint8Array, body = new Uint8Array(CELL_BODY_SIZE)): Uint8Array {
   if (data.length > RELAY_DATA_MAX) throw new RangeError(`relay data of ${data.length} bytes exceeds ${RELAY_DATA_MAX}`);
-  const body = new Uint8Array(CELL_BODY_SIZE);
   body[RELAY_OFFSET.command] = command;
   writeU16(body, RELAY_OFFSET.streamId, streamId);
   writeU16(body, RELAY_OFFSET.length, data.length);

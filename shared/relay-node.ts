@@ -1,7 +1,8 @@
 // The relay's circuit switch (docs/TPDP.md §4–§5), free of I/O: links come in through addLink(),
 // outbound links, extend authorisation and exit streams are injected. Any relay can be first,
 // middle or last hop, and does the same work on every cell whatever its position.
-import { CELL_BODY_SIZE, CELL_COMMANDS, encodeCell, type Cell } from './cell.ts';
+import { CELL_BODY_SIZE, CELL_COMMANDS, CELL_HEADER_SIZE, CELL_SIZE, encodeCell, readdressCell, type Cell } from './cell.ts';
+import { writeU32 } from './bytes.ts';
 import { decodeCreate, decodeCreated, decodeDestroy, decodeExtend, encodeCreate, encodeCreated, encodeDestroy } from './control-cells.ts';
 import type { CryptoProvider } from './crypto/provider.ts';
 import { unusedCircuitId } from './circuit-id.ts';
@@ -209,7 +210,7 @@ export class RelayNode {
       return;
     }
     if (circuit.nextLink && !circuit.extending) {
-      circuit.nextLink.send(encodeCell(circuit.nextId, early ? CELL_COMMANDS.RELAY_EARLY : CELL_COMMANDS.RELAY, body));
+      circuit.nextLink.send(readdressCell(body, circuit.nextId, early ? CELL_COMMANDS.RELAY_EARLY : CELL_COMMANDS.RELAY));
       this.checkBuffered(circuit.nextLink);
       return;
     }
@@ -218,17 +219,21 @@ export class RelayNode {
 
   private relayBackward(circuit: RelayCircuit, body: Uint8Array): void {
     circuit.hop.backward.xorInPlace(body);
-    circuit.prevLink.send(encodeCell(circuit.prevId, CELL_COMMANDS.RELAY, body));
+    circuit.prevLink.send(readdressCell(body, circuit.prevId, CELL_COMMANDS.RELAY));
     this.checkBuffered(circuit.prevLink);
   }
 
   /** Sends a relay message that originates at this hop back toward the client. */
   private sendBackward(circuit: RelayCircuit, command: RelayCommand, streamId: number, data: Uint8Array): void {
     if (circuit.closed) return;
-    const body = encodeRelayBody(command, streamId, data);
+    // The body is written straight into its cell: no second buffer, no copy.
+    const cell = new Uint8Array(CELL_SIZE);
+    writeU32(cell, 0, circuit.prevId);
+    cell[4] = CELL_COMMANDS.RELAY;
+    const body = encodeRelayBody(command, streamId, data, cell.subarray(CELL_HEADER_SIZE));
     circuit.hop.backwardTags.seal(body);
     circuit.hop.backward.xorInPlace(body);
-    circuit.prevLink.send(encodeCell(circuit.prevId, CELL_COMMANDS.RELAY, body));
+    circuit.prevLink.send(cell);
     this.checkBuffered(circuit.prevLink);
   }
 
