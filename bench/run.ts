@@ -1,7 +1,8 @@
 // `npm run bench` (docs/PERFORMANCE.md): starts a pool, three relays and a sink as separate
-// processes on loopback, plus the baseline WebSocket chains, measures every figure of the
-// performance issue in one run and prints a table (or, with --json, one JSON object). Progress
-// goes to stderr. Every child process is stopped at the end, on failure and on Ctrl-C.
+// processes on loopback, plus the baseline WebSocket chains and, last, Chromium with the
+// extension, measures every figure of the performance issue in one run and prints a table (or,
+// with --json, one JSON object). Progress goes to stderr. Every child process (the browser
+// included) is stopped at the end, on failure and on Ctrl-C.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -17,15 +18,16 @@ import { startNetwork, type Network } from './network.ts';
 import { stopChildren } from './processes.ts';
 import { monotonicUs, profileSelf, readProfile, summarizeProfiles, type CpuProfile, type Window } from './profile.ts';
 import { relayHandshakes, relayMemory, startCreateLoad } from './relay-load.ts';
-import { evaluateTargets, renderTable, type BenchResult, type Latency } from './report.ts';
-import { median, MIB, percentile, round } from './stats.ts';
+import { evaluateTargets, renderTable, summarizeLatency, type BenchResult } from './report.ts';
+import { MIB, round } from './stats.ts';
 import { elapsedSeconds, status, statusDone } from './status.ts';
 import { parallelDownloads, prepareCircuits, summarizeRounds, timed, type RoundSample } from './throughput.ts';
 
 const HELP = `Usage: npm run bench [-- --json] [-- --profile] [-- --rounds N]
 
 Measures Allium on loopback with real processes (pool, 3 relays, sink) against a bare
-WebSocket chain of the same shape, and checks the targets of docs/PERFORMANCE.md.
+WebSocket chain of the same shape, then the Chrome extension in Chromium (page loads in an
+anonymous vs a normal tab, circuit builds), and checks the targets of docs/PERFORMANCE.md.
 
   --json       print one JSON object on stdout instead of the table
   --profile    run the relays under node --cpu-prof and profile this process (the client);
@@ -42,6 +44,8 @@ const FETCHES = { warmup: 20, samples: 200 };
 const HANDSHAKE_WINDOW_MS = 5000;
 const HANDSHAKES_IN_FLIGHT = 64;
 const IDLE_CIRCUITS = [1000, 10_000];
+/** Page loads per tab and builds in the extension; the timeout keeps a stuck browser from stalling the run. */
+const EXTENSION = { loads: { warmup: 1, samples: 20 }, builds: { warmup: 2, samples: 20 }, timeoutMs: 120_000 };
 
 const { values: args } = parseArgs({
   options: { json: { type: 'boolean' }, profile: { type: 'boolean' }, rounds: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -78,8 +82,6 @@ function removeTemporaryFiles(withProfiles: boolean): void {
   rmSync(networkDir, { recursive: true, force: true });
   if (profileDir && withProfiles) rmSync(profileDir, { recursive: true, force: true });
 }
-
-const latency = (samples: number[]): Latency => ({ samples: samples.length, medianMs: round(median(samples)), p90Ms: round(percentile(samples, 90)) });
 
 const chainProcesses = (chain: Chain) => Object.fromEntries(chain.pids.map((pid, i) => [i === 0 ? 'source' : i === chain.pids.length - 1 ? 'sink' : `hop ${i}`, pid]));
 
@@ -161,6 +163,16 @@ async function measure(): Promise<Measured> {
       samples.sixteen.push(await timed(TRANSFER_BYTES, parallelProcesses, () => parallelDownloads(client, port, TRANSFER_BYTES / PARALLEL_CIRCUITS, parallelKeys)));
     }
 
+    // Last, so that the extension's circuits are not in the relay memory figures and the browser
+    // does not compete with the throughput rounds for the two cores.
+    const extension = await extensionFigures({
+      ...EXTENSION,
+      pool: network.poolRef,
+      pageUrl: `${network.sink.ready.httpUrl}/page`,
+      page: 'bench/sink.ts /page: HTML, CSS, script and 4 images, 118 KiB',
+      onStatus: status,
+    });
+
     const idleBytes = memory.idleBytes;
     const most = memory.withCircuits[memory.withCircuits.length - 1];
     return {
@@ -168,8 +180,8 @@ async function measure(): Promise<Measured> {
       result: {
         machine: { cores: os.availableParallelism(), cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, loadAverageAtStart },
         rounds,
-        circuitBuild: latency(builds),
-        firstByte: latency(firstBytes),
+        circuitBuild: summarizeLatency(builds),
+        firstByte: summarizeLatency(firstBytes),
         oneStream: summarizeRounds(TRANSFER_BYTES, samples.one, samples.aes),
         sixteenCircuits: summarizeRounds(TRANSFER_BYTES, samples.sixteen, samples.aes),
         baseline: { plain: summarizeRounds(TRANSFER_BYTES, samples.plain), aes: summarizeRounds(TRANSFER_BYTES, samples.aes) },
@@ -185,7 +197,7 @@ async function measure(): Promise<Measured> {
           withCircuits: memory.withCircuits.map((m) => ({ circuits: m.circuits, mib: round(m.bytes / MIB) })),
           bytesPerCircuit: Math.round((most.bytes - idleBytes) / most.circuits),
         },
-        extension: extensionFigures(),
+        extension,
       },
     };
   } finally {
