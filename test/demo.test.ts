@@ -2,15 +2,7 @@
 // and `allium login` work through it, and Ctrl-C stops everything.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SECRET } from '../site/server.ts';
-import { runCli, startService, tempDir, type Service } from './support/processes.ts';
-
-interface DemoReady {
-  pool: string;
-  poolKey: string;
-  relays: { id: string; url: string; outbound: string }[];
-  site: string;
-  user: { name: string; password: string };
-}
+import { runCli, startService, tempDir, type DemoReady, type Service } from './support/processes.ts';
 
 describe('allium demo', () => {
   let demo: Service<DemoReady>;

@@ -4,24 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import { bodyData, launchWithExtension, waitFor, type ExtensionBrowser } from './support/browser.ts';
+import type { TabStatus } from '../extension/messages.ts';
 import { startTestSite, type TestSite } from './support/browser-site.ts';
-import { startService, startTestNetwork, tempDir, type Service } from './support/processes.ts';
-
-interface DemoReady {
-  pool: string;
-  poolKey: string;
-  relays: { id: string; url: string; outbound: string }[];
-  site: string;
-  user: { name: string; password: string };
-}
-
-interface TabStatus {
-  anonymous: boolean;
-  state: string;
-  circuit: string[];
-  circuitId?: string;
-  detail?: string;
-}
+import { startService, startTestNetwork, tempDir, type DemoReady, type Service } from './support/processes.ts';
 
 describe('the Chrome extension', () => {
   let demo: Service<DemoReady>;

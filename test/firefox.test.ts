@@ -10,30 +10,14 @@ import { loadControlToken } from '../proxy/control-token.ts';
 import { bodyData, waitFor } from './support/browser.ts';
 import { startTestSite, type TestSite } from './support/browser-site.ts';
 import { IDLE_MS, launchFirefoxWithExtension, type ContainerTab, type FirefoxExtension } from './support/firefox.ts';
-import { ROOT, startService, tempDir, type Service } from './support/processes.ts';
+import { ROOT, startService, tempDir, type DemoReady, type Service } from './support/processes.ts';
 import { FIREFOX_DIR } from '../vite.config.ts';
-
-interface DemoReady {
-  pool: string;
-  poolKey: string;
-  relays: { id: string; url: string; outbound: string }[];
-  site: string;
-  user: { name: string; password: string };
-}
+import type { TabStatus } from '../extension/messages.ts';
 
 interface ProxyReady {
   socks: string;
   http: string;
   control: string;
-}
-
-interface TabStatus {
-  tabId: number;
-  anonymous: boolean;
-  state: string;
-  circuit: string[];
-  circuitId?: string;
-  detail?: string;
 }
 
 describe('the Firefox extension', () => {

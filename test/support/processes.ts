@@ -91,6 +91,14 @@ export interface PoolReady {
   pool: string;
   poolKey: string;
 }
+/** The ready line of `allium demo --json` (DESIGN.md, "Fixed interfaces"). */
+export interface DemoReady {
+  pool: string;
+  poolKey: string;
+  relays: { id: string; url: string; outbound: string }[];
+  site: string;
+  user: { name: string; password: string };
+}
 export interface RelayReady {
   id: string;
   url: string;
