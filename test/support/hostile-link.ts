@@ -5,7 +5,6 @@ import { Link } from '../../shared/link.ts';
 import type { RelayNode } from '../../shared/relay-node.ts';
 
 export interface HostileLink {
-  link: Link;
   /** Feeds one message to the node, as if it had arrived on the WebSocket. */
   send(message: Uint8Array): void;
   /** Every cell the node sent, once its batching microtask ran. */
@@ -26,7 +25,6 @@ export function hostileLink(node: RelayNode): HostileLink {
   );
   node.addLink(link);
   return {
-    link,
     send: (message) => link.receive(message),
     replies: () => sent.flatMap((message) => decodeCells(message)),
     closes,

@@ -4,7 +4,7 @@
 import { ClientCircuit, hopTargetOf } from '../../shared/client/circuit.ts';
 import { fetchDirectory, type DirectoryRelay, type PoolRef } from '../../shared/directory.ts';
 import type { TpdpError } from '../../shared/errors.ts';
-import { openWebSocketLink, type WebSocketFactory } from '../../shared/websocket-link.ts';
+import { openWebSocketLink } from '../../shared/websocket-link.ts';
 import { nodeCrypto } from '../../node/crypto.ts';
 import { nodeWebSocketFactory } from '../../node/websocket.ts';
 
@@ -13,16 +13,14 @@ export async function listedRelays(pool: PoolRef): Promise<DirectoryRelay[]> {
 }
 
 export interface CircuitOptions {
-  webSocket?: WebSocketFactory;
   handshakeTimeoutMs?: number;
   maxStreams?: number;
 }
 
 /**
- * Test setup that may meet a relay whose list of relays is older than one just started (see
- * test/faults/extend-list.test.ts), or one the test pool has just deprecated (startTestNetwork's
- * pool drops a relay after 1 s without a heartbeat, which a loaded machine sometimes exceeds).
- * Three retries a second apart outlast both.
+ * Test setup that may meet a relay the test pool has just deprecated: startTestNetwork's pool
+ * drops a relay 1 s after a missed heartbeat, which a loaded machine sometimes causes, and a
+ * relay refuses to extend to a relay its list lacks. Three retries a second apart outlast it.
  */
 export async function withRetries<T>(setup: () => Promise<T>, attempts = 4): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -38,7 +36,7 @@ export async function withRetries<T>(setup: () => Promise<T>, attempts = 4): Pro
 /** Builds a circuit through exactly these relays on a link of its own; rejects as the build fails. */
 export async function circuitThrough(relays: DirectoryRelay[], options: CircuitOptions = {}) {
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5000;
-  const link = await openWebSocketLink(options.webSocket ?? nodeWebSocketFactory(), relays[0].url, handshakeTimeoutMs);
+  const link = await openWebSocketLink(nodeWebSocketFactory(), relays[0].url, handshakeTimeoutMs);
   const closed: TpdpError[] = [];
   const circuit = new ClientCircuit({
     crypto: nodeCrypto,
@@ -124,9 +122,8 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
 }
 
 /**
- * Builds (and drops) one circuit starting at each relay, retrying while relays started together
- * still miss each other in their extend lists (test/faults/extend-list.test.ts), so that a test
- * starts on a network in which every relay can extend to every other.
+ * Builds (and drops) one circuit starting at each relay, with retries, so that a test starts on a
+ * network in which every relay has been seen extending to the others.
  */
 export async function warmUp(relays: DirectoryRelay[]): Promise<void> {
   for (let i = 0; i < relays.length; i++) {
