@@ -80,9 +80,9 @@ describe('a reader that stops reading', () => {
       const responses = await Promise.all(Array.from({ length: 20 }, () => client.fetch(origin.url, { isolationKey: 'stalled-bodies' })));
       const readers = responses.map((r) => r.body!.getReader());
       await Promise.all(readers.map((reader) => reader.read()));
-      await pause(1500);
-      const stalledAt = origin.stats.written;
       await pause(1000);
+      const stalledAt = origin.stats.written;
+      await pause(800);
       const peaks = await sampler.stop();
       const heldBack = origin.stats.written - stalledAt;
       // Per stream: 500 cells (242 KB) of window, plus the kernel's loopback socket buffers at the
@@ -94,7 +94,7 @@ describe('a reader that stops reading', () => {
 
       for (const reader of readers) await reader.cancel();
       const freedMs = await eventually(async () => (await Promise.all(relays.map((r) => relayHealth(r.url)))).every((h) => h.streams === 0) && origin.stats.closed === 20, 5000, 'streams and origin connections closed');
-      recordFigure('fault: 20 fetch bodies unread for 2.5 s', {
+      recordFigure('fault: 20 fetch bodies unread for 1.8 s', {
         originBytesBeforeStall: stalledAt,
         originBytesWhileStalled: heldBack,
         relayPeakRssGrowthMiB: growth.map((b) => Number((b / MiB).toFixed(1))),
@@ -122,9 +122,9 @@ describe('a reader that stops reading', () => {
       const before = await rss();
       const sampler = samplePeakRss(pids());
       guard.stallTowardClient(true);
-      await pause(1500);
-      const stalledAt = source.stats.written;
       await pause(1000);
+      const stalledAt = source.stats.written;
+      await pause(800);
       const peaks = await sampler.stop();
       const heldBack = source.stats.written - stalledAt;
       expect(heldBack).toBeLessThan(512 * 1024);
@@ -134,7 +134,7 @@ describe('a reader that stops reading', () => {
       guard.stallTowardClient(false);
       await readBytes(4 * MiB);
       await reader.cancel();
-      recordFigure('fault: client stops reading its TCP socket for 2.5 s', {
+      recordFigure('fault: client stops reading its TCP socket for 1.8 s', {
         sourceBytesWhileStalled: heldBack,
         relayPeakRssGrowthMiB: growth.map((b) => Number((b / MiB).toFixed(1))),
         resumedIntact: true,

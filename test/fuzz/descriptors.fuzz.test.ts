@@ -21,9 +21,9 @@ import { nodeCrypto as crypto } from '../../node/crypto.ts';
 import { recordFigure } from '../support/figures.ts';
 import { fuzzParameters, fuzzRuns, fuzzTimeout } from './runs.ts';
 
-const RUNS = 5_000;
+const RUNS = 3_000;
 /** Each case signs and verifies twice: fewer of them. */
-const RESIGNED_RUNS = 2_500;
+const RESIGNED_RUNS = 1_500;
 
 const identity = crypto.ed25519Keygen();
 const poolKey = crypto.ed25519Keygen();

@@ -18,9 +18,9 @@ import { echoesIntact, memoryCircuit } from '../support/memory-circuit.ts';
 import { bytes, seededBytes } from './bytes.ts';
 import { fuzzParameters, fuzzRuns, fuzzTimeout } from './runs.ts';
 
-const MESSAGE_RUNS = 8_000;
-const SEQUENCE_RUNS = 8_000;
-const CREATE_RUNS = 10_000;
+const MESSAGE_RUNS = 6_000;
+const SEQUENCE_RUNS = 5_000;
+const CREATE_RUNS = 6_000;
 
 const net = memoryNetwork(['a', 'b', 'c'], { crypto: nodeCrypto, exit: echoExit });
 const a = net.relays.get('a')!;

@@ -23,7 +23,7 @@ import { echoesIntact, memoryCircuit } from '../support/memory-circuit.ts';
 import { bytes } from './bytes.ts';
 import { fuzzParameters, fuzzRuns, fuzzTimeout } from './runs.ts';
 
-const RUNS = 2_500;
+const RUNS = 1_500;
 
 /** An exit whose behaviour the client picks by host name, so every stream state is reachable. */
 function scriptedExit(stream: CircuitStream, request: { kind: string; host?: string }): void {
