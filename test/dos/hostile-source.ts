@@ -39,6 +39,7 @@ async function connections() {
   for (let i = 0; i < order.count; i++) {
     const socket = net.connect({ host: '127.0.0.1', port: Number(port), localAddress: order.from });
     socket.on('error', () => {});
+    socket.resume(); // a paused socket would never see the relay's FIN
     sockets.push(socket);
     if (i % 100 === 99) await pause(50);
   }

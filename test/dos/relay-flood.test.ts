@@ -65,7 +65,8 @@ async function underAttack<T extends object>(name: string, attack: () => Promise
       await pause(50);
     }
   })();
-  const attackFigures = await attack();
+  // The client runs at least a second, however short the attack.
+  const [attackFigures] = await Promise.all([attack(), pause(1000)]);
   running = false;
   await client;
   const peak = (await sampler.stop()).get(targetPid())!;

@@ -50,6 +50,8 @@ function connection(port: number, from = '127.0.0.1', holdMs = 150): Promise<{ s
     const started = Date.now();
     let closedAfterMs: number | undefined;
     socket.on('error', () => {});
+    // Reading, so that the relay's FIN is seen (a paused socket never emits 'end').
+    socket.resume();
     socket.on('close', () => (closedAfterMs = Date.now() - started));
     setTimeout(() => resolve({ socket, kept: closedAfterMs === undefined, closedAfterMs }), holdMs);
   });
