@@ -106,17 +106,23 @@ export interface RunningService {
  * With --json exactly one JSON line goes to stdout; all logs go to stderr.
  */
 export async function serve(json: boolean, start: () => Promise<RunningService>): Promise<number> {
+  // Signals are caught from the start: one that arrives while starting, or in the instant after
+  // the ready line (a supervisor may stop us as soon as it reads it), still stops us cleanly.
+  let signalled: NodeJS.Signals | undefined;
+  let onStop: ((signal: NodeJS.Signals) => void) | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      process.stderr.write(`allium: second ${signal}, exiting now\n`);
+      process.exit(130);
+    }
+    signalled = signal;
+    onStop?.(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const service = await start();
-  if (json) process.stdout.write(JSON.stringify(service.ready) + '\n');
-  else process.stdout.write(service.describe.join('\n') + '\n');
   return new Promise<number>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        process.stderr.write(`allium: second ${signal}, exiting now\n`);
-        process.exit(130);
-      }
-      stopping = true;
+    onStop = () =>
       service.stop().then(
         () => resolve(0),
         (err) => {
@@ -124,8 +130,8 @@ export async function serve(json: boolean, start: () => Promise<RunningService>)
           resolve(1);
         },
       );
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    if (json) process.stdout.write(JSON.stringify(service.ready) + '\n');
+    else process.stdout.write(service.describe.join('\n') + '\n');
+    if (signalled) onStop(signalled);
   });
 }

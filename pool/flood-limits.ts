@@ -5,8 +5,8 @@
 // addresses, IPv6 by /64, as the site's login limits key them.
 import type { Logger } from '../node/log.ts';
 import { throttledWarning } from '../relay/throttled-log.ts';
-import { TokenBuckets, type BucketPolicy } from '../site/rate-limit.ts';
-import { sourceKey } from '../site/peer.ts';
+import { TokenBuckets, type BucketPolicy } from '../node/token-buckets.ts';
+import { sourceKey } from '../node/peer-address.ts';
 import { HttpError } from './http.ts';
 
 export interface PoolFloodLimits {

@@ -8,8 +8,8 @@
 // so the circuit limit binds only sources that hold several links: floods, or addresses shared by
 // many clients (NAT). Sources are peer addresses, IPv6 by /64.
 import type { Logger } from '../node/log.ts';
-import { TokenBuckets, type BucketPolicy } from '../site/rate-limit.ts';
-import { sourceKey } from '../site/peer.ts';
+import { TokenBuckets, type BucketPolicy } from '../node/token-buckets.ts';
+import { sourceKey } from '../node/peer-address.ts';
 import { throttledWarning } from './throttled-log.ts';
 
 export interface SourceLimits {

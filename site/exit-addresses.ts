@@ -2,7 +2,7 @@
 // addresses every relay advertises in its signed descriptor, read from the pools' relay lists.
 import type { CryptoProvider } from '../shared/crypto/provider.ts';
 import { fetchDirectory, type PoolRef } from '../shared/directory.ts';
-import { normalizeAddress } from './peer.ts';
+import { normalizeAddress } from '../node/peer-address.ts';
 
 /** Relays come and go at the pace of heartbeats; a minute-old list is fresh enough for a banner. */
 export const EXIT_LIST_TTL_MS = 60_000;

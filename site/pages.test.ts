@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scramLogin } from '../shared/scram-client.ts';
-import { normalizeAddress, sourceKey } from './peer.ts';
+import { normalizeAddress, sourceKey } from '../node/peer-address.ts';
 import { fetchFrom, scramCrypto, startTestSite, type TestSite } from './test-support.ts';
 
 describe('peer addresses', () => {

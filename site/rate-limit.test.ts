@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ScramLoginError, scramLogin } from '../shared/scram-client.ts';
-import { TokenBuckets } from './rate-limit.ts';
+import { TokenBuckets } from '../node/token-buckets.ts';
 import { DEFAULT_RATE_LIMITS } from './scram-server.ts';
 import { fetchFrom, scramCrypto, sendClientFirst, startTestSite } from './test-support.ts';
 

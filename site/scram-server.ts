@@ -15,8 +15,8 @@ import {
   parseClientFirst,
   type ClientFirst,
 } from '../shared/scram-messages.ts';
-import { ExpiringMap } from './expiring-map.ts';
-import { TokenBuckets, type BucketPolicy } from './rate-limit.ts';
+import { ExpiringMap } from '../node/expiring-map.ts';
+import { TokenBuckets, type BucketPolicy } from '../node/token-buckets.ts';
 import { MAX_NAME_LENGTH, SALT_BYTES, type UserStore } from './users.ts';
 
 export interface RateLimits {

@@ -22,7 +22,7 @@ import {
   secretPage,
   type Arrival,
 } from './pages.ts';
-import { normalizeAddress, sourceKey } from './peer.ts';
+import { normalizeAddress, sourceKey } from '../node/peer-address.ts';
 import { ScramAuthenticator, type AuthOutcome, type RateLimits } from './scram-server.ts';
 import { Sessions, sessionCookie, sessionToken } from './sessions.ts';
 import { DEFAULT_ITERATIONS, openUserStore } from './users.ts';

@@ -2,7 +2,7 @@
 // table is keyed by the token's SHA-256, so looking a token up never compares secret bytes in
 // variable time, and it is bounded like every table the network can grow.
 import { createHash, randomBytes } from 'node:crypto';
-import { ExpiringMap } from './expiring-map.ts';
+import { ExpiringMap } from '../node/expiring-map.ts';
 
 export const SESSION_COOKIE = 'allium_session';
 export const SESSION_TTL_MS = 60 * 60 * 1000;

@@ -206,7 +206,6 @@ export class CircuitManager {
     const index = list.indexOf(managed);
     if (index >= 0) list.splice(index, 1);
     if (list.length === 0) this.circuits.delete(managed.isolationKey);
-    if (error.code === 'LINK_CLOSED') this.reportFailedRelay(managed.relays[0].id);
     this.options.onEvent({ isolationKey: managed.isolationKey, phase: 'closed', relays: managed.relays, error: errorInfo(error) });
   }
 }
