@@ -2,6 +2,7 @@
 // network either decode (canonically) or are refused with a TpdpError, never another exception.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { seededBytes } from '../test/fuzz/bytes.ts';
 import { concatBytes, fromBase64Url, readU16, readU32, toBase64Url, toHex, utf8, writeU16, writeU32 } from './bytes.ts';
 import { decodeBegin, encodeBegin, STREAM_KINDS, type BeginRequest } from './begin.ts';
 import { CELL_BODY_SIZE, CELL_COMMANDS, CELL_HEADER_SIZE, CELL_SIZE, decodeCells, encodeCell, MAX_CELLS_PER_MESSAGE, type CellCommand } from './cell.ts';
@@ -43,18 +44,6 @@ function expectRefused(fn: () => unknown, code: ReasonName = 'PROTOCOL_ERROR'): 
   if (!outcome.ok) expect(outcome.error.code).toBe(code);
 }
 
-/** Cheap deterministic filler (xorshift32), so large arbitrary buffers cost one generated seed. */
-function filled(seed: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let s = seed | 0 || 0x9e3779b9;
-  for (let i = 0; i < length; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = s & 0xff;
-  }
-  return out;
-}
 
 /** Byte equality without hex conversion (the hot loops compare thousands of cells). */
 function same(a: Uint8Array, b: Uint8Array): boolean {
@@ -111,7 +100,7 @@ describe('link cells: decodeCells', () => {
   it('round-trips 1..MAX_CELLS_PER_MESSAGE encoded cells', () => {
     fc.assert(
       fc.property(fc.array(cellSpec, { minLength: 1, maxLength: MAX_CELLS_PER_MESSAGE, size: 'max' }), (specs) => {
-        const bodies = specs.map((s) => filled(s.seed, s.length));
+        const bodies = specs.map((s) => seededBytes(s.seed, s.length));
         const message = concatBytes(...specs.map((s, i) => encodeCell(s.circuitId, s.command, bodies[i])));
         expect(message.length).toBe(specs.length * CELL_SIZE);
         const cells = decodeCells(message);
@@ -132,7 +121,7 @@ describe('link cells: decodeCells', () => {
       fc.property(
         fc.nat((MAX_CELLS_PER_MESSAGE + 2) * CELL_SIZE).filter((n) => n === 0 || n % CELL_SIZE !== 0),
         fc.integer(),
-        (length, seed) => expectRefused(() => decodeCells(filled(seed, length))),
+        (length, seed) => expectRefused(() => decodeCells(seededBytes(seed, length))),
       ),
       RUNS,
     );
@@ -155,7 +144,7 @@ describe('link cells: decodeCells', () => {
         fc.nat(),
         fc.integer({ min: 0, max: 255 }).filter((c) => !KNOWN_CELL_COMMANDS.has(c)),
         (specs, which, command) => {
-          const message = concatBytes(...specs.map((s) => encodeCell(s.circuitId, s.command, filled(s.seed, s.length))));
+          const message = concatBytes(...specs.map((s) => encodeCell(s.circuitId, s.command, seededBytes(s.seed, s.length))));
           message[(which % specs.length) * CELL_SIZE + 4] = command;
           expectRefused(() => decodeCells(message));
         },
@@ -171,7 +160,7 @@ describe('link cells: decodeCells', () => {
         fc.integer(),
         fc.array(fc.oneof(cellCommand, fc.nat(255)), { maxLength: MAX_CELLS_PER_MESSAGE + 1, size: 'max' }),
         (length, seed, commands) => {
-          const message = filled(seed, length);
+          const message = seededBytes(seed, length);
           commands.forEach((command, i) => {
             if (i * CELL_SIZE + 4 < message.length) message[i * CELL_SIZE + 4] = command;
           });
@@ -199,7 +188,7 @@ describe('link cells: decodeCells', () => {
         fc.integer(),
         fc.array(fc.oneof(cellCommand, fc.nat(255)), { maxLength: MAX_CELLS_PER_MESSAGE + 1, size: 'max' }),
         (length, seed, commands) => {
-          const message = filled(seed, length);
+          const message = seededBytes(seed, length);
           commands.forEach((command, i) => {
             if (i * CELL_SIZE + 4 < message.length) message[i * CELL_SIZE + 4] = command;
           });
@@ -250,7 +239,7 @@ describe('relay bodies: encodeRelayBody / decodeRelayBody', () => {
         fc.oneof(relayCommand, fc.nat(255)),
         fc.oneof(fc.nat(RELAY_DATA_MAX), fc.integer({ min: RELAY_DATA_MAX + 1, max: RELAY_DATA_MAX + 3 }), fc.nat(0xffff)),
         (seed, command, length) => {
-          const body = filled(seed, CELL_BODY_SIZE);
+          const body = seededBytes(seed, CELL_BODY_SIZE);
           body[RELAY_OFFSET.command] = command;
           writeU16(body, RELAY_OFFSET.length, length);
           const valid = KNOWN_RELAY_COMMANDS.has(command) && length <= RELAY_DATA_MAX;
