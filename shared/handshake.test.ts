@@ -22,6 +22,7 @@ import {
   type HopKeyMaterial,
   type RelayKeys,
 } from './handshake.ts';
+import { LOW_ORDER_POINTS_HEX } from '../test/vectors/x25519-low-order.ts';
 
 interface NtorVector {
   identitySecret: string;
@@ -40,13 +41,7 @@ const VECTOR = JSON.parse(readFileSync(new URL('../test/vectors/ntor.json', impo
 const X25519_BASE = fromHex('09' + '00'.repeat(31));
 const KEY_NAMES = ['forwardKey', 'backwardKey', 'forwardDigestKey', 'backwardDigestKey'] as const;
 
-const LOW_ORDER_POINTS = [
-  '0000000000000000000000000000000000000000000000000000000000000000',
-  '0100000000000000000000000000000000000000000000000000000000000000',
-  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
-  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
-  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-];
+const LOW_ORDER_POINTS = LOW_ORDER_POINTS_HEX;
 
 function x25519Pair(crypto: CryptoProvider, secretKey: Uint8Array): KeyPair {
   return { secretKey, publicKey: crypto.x25519(secretKey, X25519_BASE) };

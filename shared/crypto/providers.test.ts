@@ -6,6 +6,7 @@ import { nodeCrypto } from '../../node/crypto.ts';
 import { concatBytes, fromHex, toHex, utf8 } from '../bytes.ts';
 import { nobleCrypto } from './noble.ts';
 import type { CryptoProvider } from './provider.ts';
+import { LOW_ORDER_POINTS_HEX } from '../../test/vectors/x25519-low-order.ts';
 
 const X25519_BASE = fromHex('09' + '00'.repeat(31));
 
@@ -54,17 +55,7 @@ const BOB_SECRET = '5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88
 const BOB_PUBLIC = 'de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f';
 const ALICE_BOB_SHARED = '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742';
 
-// Points of small order on Curve25519 and its twist (and non-canonical encodings of them): any
-// scalar times one of them is the point at infinity, i.e. an all-zero u-coordinate.
-const LOW_ORDER_POINTS = [
-  '0000000000000000000000000000000000000000000000000000000000000000', // u = 0
-  '0100000000000000000000000000000000000000000000000000000000000000', // u = 1
-  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800', // order 8
-  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157', // order 8
-  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // u = p − 1 (order 2)
-  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // u = p ≡ 0
-  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // u = p + 1 ≡ 1
-];
+const LOW_ORDER_POINTS = LOW_ORDER_POINTS_HEX;
 
 // RFC 5869 Appendix A.1–A.3 (SHA-256).
 const HKDF_VECTORS = [

@@ -16,6 +16,7 @@ import { hostileLink } from '../support/hostile-link.ts';
 import { echoExit, memoryNetwork } from '../support/memory-network.ts';
 import { echoesIntact, memoryCircuit } from '../support/memory-circuit.ts';
 import { bytes, seededBytes } from './bytes.ts';
+import { LOW_ORDER_POINTS_HEX } from '../vectors/x25519-low-order.ts';
 import { fuzzParameters, fuzzRuns, fuzzTimeout } from './runs.ts';
 
 const MESSAGE_RUNS = 6_000;
@@ -26,16 +27,7 @@ const net = memoryNetwork(['a', 'b', 'c'], { crypto: nodeCrypto, exit: echoExit 
 const a = net.relays.get('a')!;
 let good: Awaited<ReturnType<typeof memoryCircuit>>;
 
-/** X25519 inputs whose shared secret is all zero (RFC 7748 §6.1): a relay must refuse them. */
-const LOW_ORDER_POINTS = [
-  '0000000000000000000000000000000000000000000000000000000000000000',
-  '0100000000000000000000000000000000000000000000000000000000000000',
-  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
-  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
-  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-].map((hex) => Uint8Array.from(Buffer.from(hex, 'hex')));
+const LOW_ORDER_POINTS = LOW_ORDER_POINTS_HEX.map((hex) => Uint8Array.from(Buffer.from(hex, 'hex')));
 
 /** Valid client handshakes for relay a; reusing an X is legal, and keygen is the costly part. */
 const handshakes: { state: ClientHandshakeState; message: Uint8Array }[] = Array.from({ length: 64 }, () =>
