@@ -6,7 +6,6 @@ describe('command-line parsing', () => {
     let seen: Record<string, unknown> = {};
     const command = defineCommand({
       name: 'probe',
-      summary: '',
       help: 'probe',
       options: { 'pool-key': { type: 'string', multiple: true }, header: { type: 'string', short: 'H' }, json: { type: 'boolean' } },
       allowPositionals: true,

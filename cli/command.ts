@@ -5,7 +5,6 @@ import { errorMessage } from '../node/log.ts';
 
 export interface Command<Options extends ParseArgsOptionsConfig = ParseArgsOptionsConfig> {
   name: string;
-  summary: string;
   /** Full --help text: usage line, description, every option. */
   help: string;
   options: Options;

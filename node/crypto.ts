@@ -49,8 +49,8 @@ function cached(map: WeakMap<Uint8Array, KeyObject>, raw: Uint8Array, make: () =
 }
 const secretKeyObject = (key: Uint8Array) => cached(secretKeys, key, () => createSecretKey(key));
 
-function rawKeyPair(type: 'x25519' | 'ed25519'): KeyPair {
-  const pair = generateKeyPairSync(type as 'x25519');
+function ed25519KeyPair(): KeyPair {
+  const pair = generateKeyPairSync('ed25519');
   const secret = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
   const pub = pair.publicKey.export({ format: 'der', type: 'spki' });
   return { secretKey: new Uint8Array(secret.subarray(secret.length - 32)), publicKey: new Uint8Array(pub.subarray(pub.length - 32)) };
@@ -95,7 +95,7 @@ export const nodeCrypto: CryptoProvider = {
     if (isAllZero(shared)) throw new Error('X25519 produced an all-zero shared secret');
     return shared;
   },
-  ed25519Keygen: () => rawKeyPair('ed25519'),
+  ed25519Keygen: ed25519KeyPair,
   ed25519PublicKey(secretKey) {
     const pub = createPublicKey(privateKey(ED25519_PKCS8, secretKey)).export({ format: 'der', type: 'spki' });
     return new Uint8Array(pub.subarray(pub.length - 32));

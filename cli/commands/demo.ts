@@ -7,7 +7,6 @@ const DEFAULT_BASE_PORT = 7070;
 
 export default defineCommand({
   name: 'demo',
-  summary: 'run a whole local network: a pool, relays and the demo site',
   help: `
 Usage: allium demo [options]
 

@@ -7,7 +7,6 @@ import { POOL_HELP, POOL_OPTIONS, poolRefs } from '../pool-options.ts';
 
 export default defineCommand({
   name: 'fetch',
-  summary: 'fetch a URL through a circuit and write the body to stdout',
   allowPositionals: true,
   help: `
 Usage: allium fetch --pool URL --pool-key KEY [options] TARGET_URL

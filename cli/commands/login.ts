@@ -11,7 +11,6 @@ import { readPassword } from './site.ts';
 
 export default defineCommand({
   name: 'login',
-  summary: 'log in to a site with SCRAM-SHA-256 through a circuit and print its secret',
   help: `
 Usage: allium login --pool URL --pool-key KEY --site URL --user NAME
 

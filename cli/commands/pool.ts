@@ -10,7 +10,6 @@ const seconds = (ms: number) => `${ms / 1000}`;
 
 export default defineCommand({
   name: 'pool',
-  summary: 'run a pool index that lists live relays',
   help: `
 Usage: allium pool [options]
 

@@ -13,7 +13,6 @@ const DEFAULT_HTTP_PORT = 8118;
 
 export default defineCommand({
   name: 'proxy',
-  summary: 'run a local SOCKS5 and HTTP proxy that carries traffic over circuits',
   help: `
 Usage: allium proxy --pool URL --pool-key KEY [options]
 

@@ -10,7 +10,6 @@ const DEFAULT_PORT = 9001;
 
 export default defineCommand({
   name: 'relay',
-  summary: 'run a relay and register it with one or more pools',
   help: `
 Usage: allium relay --pool URL --pool-key KEY [options]
 

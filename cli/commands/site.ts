@@ -91,7 +91,6 @@ async function addUserCommand(values: Record<string, unknown>, names: string[]):
 
 export default defineCommand({
   name: 'site',
-  summary: 'run the authentication server and demo site, or add a user to it',
   help: `
 Usage: allium site [options]
        allium site add-user NAME [--db FILE] [--iterations N]
