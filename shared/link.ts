@@ -1,8 +1,8 @@
 // A TPDP link: one WebSocket between two parties, carrying the cells of many circuits. Outgoing
 // cells queued in the same tick leave as one message (batching); incoming messages are checked
 // before any cell is handled, and any violation closes the whole link with a coded reason.
-import { CELL_SIZE, decodeCells, MAX_CELLS_PER_MESSAGE, type Cell } from './cell.ts';
-import { REASONS, TpdpError, type ReasonName } from './errors.ts';
+import { CELL_COMMANDS, CELL_SIZE, decodeCells, encodeCell, MAX_CELLS_PER_MESSAGE, type Cell } from './cell.ts';
+import { REASONS, type ReasonName } from './errors.ts';
 
 /** The transport under a link (a WebSocket, or an in-memory pipe in tests). */
 export interface LinkTransport {
@@ -27,6 +27,15 @@ const scheduleFlush: (flush: () => void) => void = setImmediateIfAny ? (flush) =
 /** WebSocket close codes: 4000 + reason byte, so the far side learns why (docs/TPDP.md §3.3). */
 export const CLOSE_CODE_BASE = 4000;
 
+/**
+ * Keep-alive (docs/TPDP.md §3.6): a side that has sent nothing for this long sends a PADDING cell,
+ * and a link on which nothing has arrived for three times as long is dead (a peer or a path that
+ * vanished without FIN or RST): it is closed with TIMEOUT_ERROR, so its circuits fail in bounded
+ * time instead of waiting minutes for TCP to give up.
+ */
+export const DEFAULT_KEEPALIVE_MS = 10_000;
+const SILENCE_LIMIT = 3;
+
 export class Link {
   /** True when this side opened the link: only the opener may create circuits on it. */
   readonly initiator: boolean;
@@ -36,11 +45,26 @@ export class Link {
   private outbox: Uint8Array[] = [];
   private flushScheduled = false;
   private closed = false;
+  private lastSent = Date.now();
+  private lastReceived = Date.now();
+  private readonly keepalive: ReturnType<typeof setInterval>;
 
-  constructor(transport: LinkTransport, initiator: boolean, label: string) {
+  constructor(transport: LinkTransport, initiator: boolean, label: string, keepaliveMs = DEFAULT_KEEPALIVE_MS) {
     this.transport = transport;
     this.initiator = initiator;
     this.label = label;
+    this.keepalive = setInterval(() => this.keepAlive(keepaliveMs), keepaliveMs / 2);
+    // A link's own timer must not keep a Node process alive on its own.
+    (this.keepalive as { unref?: () => void }).unref?.();
+  }
+
+  private keepAlive(keepaliveMs: number): void {
+    const now = Date.now();
+    if (now - this.lastReceived > SILENCE_LIMIT * keepaliveMs) {
+      this.close('TIMEOUT_ERROR', `nothing received for ${now - this.lastReceived} ms`);
+    } else if (now - this.lastSent >= keepaliveMs) {
+      this.send(encodeCell(0, CELL_COMMANDS.PADDING));
+    }
   }
 
   get isClosed(): boolean {
@@ -63,6 +87,7 @@ export class Link {
   /** Feeds one received WebSocket message. */
   receive(message: Uint8Array): void {
     if (this.closed) return;
+    this.lastReceived = Date.now();
     let cells: Cell[];
     try {
       cells = decodeCells(message);
@@ -81,6 +106,7 @@ export class Link {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    clearInterval(this.keepalive);
     try {
       // A close reason is at most 123 UTF-8 bytes (RFC 6455 §5.5): keep it ASCII and short.
       this.transport.close(reason === 'DONE' ? 1000 : CLOSE_CODE_BASE + REASONS[reason], `${reason}: ${detail}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 123));
@@ -94,6 +120,7 @@ export class Link {
   transportClosed(reason: ReasonName, detail: string): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.keepalive);
     this.outbox = [];
     this.handlers.onClose(reason, detail);
   }
@@ -103,6 +130,7 @@ export class Link {
     if (this.closed || this.outbox.length === 0) return;
     const cells = this.outbox;
     this.outbox = [];
+    this.lastSent = Date.now();
     for (let i = 0; i < cells.length; i += MAX_CELLS_PER_MESSAGE) {
       const count = Math.min(MAX_CELLS_PER_MESSAGE, cells.length - i);
       if (count === 1) {

@@ -25,7 +25,7 @@ function toBytes(data: unknown): Uint8Array | undefined {
 }
 
 /** Wraps an already open WebSocket; `initiator` is true for the side that opened it. */
-export function linkFromWebSocket(socket: WebSocketLike, initiator: boolean, label: string): Link {
+export function linkFromWebSocket(socket: WebSocketLike, initiator: boolean, label: string, keepaliveMs?: number): Link {
   // Blob delivery would be asynchronous and reorder nothing, but costs a copy per message.
   if (socket.binaryType === 'blob') socket.binaryType = 'arraybuffer';
   const link = new Link(
@@ -38,6 +38,7 @@ export function linkFromWebSocket(socket: WebSocketLike, initiator: boolean, lab
     },
     initiator,
     label,
+    keepaliveMs,
   );
   socket.addEventListener('message', (event: { data: unknown }) => {
     const bytes = toBytes(event.data);
@@ -52,7 +53,7 @@ export function linkFromWebSocket(socket: WebSocketLike, initiator: boolean, lab
 }
 
 /** Opens a link to a relay URL, failing with HOP_UNREACHABLE or TIMEOUT_ERROR. */
-export function openWebSocketLink(factory: WebSocketFactory, url: string, timeoutMs: number): Promise<Link> {
+export function openWebSocketLink(factory: WebSocketFactory, url: string, timeoutMs: number, keepaliveMs?: number): Promise<Link> {
   return new Promise((resolve, reject) => {
     let socket: WebSocketLike;
     try {
@@ -87,7 +88,7 @@ export function openWebSocketLink(factory: WebSocketFactory, url: string, timeou
         reject(new TpdpError('PROTOCOL_ERROR', `${url} did not agree to the ${LINK_SUBPROTOCOL} subprotocol`));
         return;
       }
-      resolve(linkFromWebSocket(socket, true, url));
+      resolve(linkFromWebSocket(socket, true, url, keepaliveMs));
     });
   });
 }

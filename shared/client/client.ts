@@ -29,6 +29,8 @@ export interface AlliumClientOptions {
   maxCircuitDirtinessMs?: number;
   /** How often the relay list is refreshed. */
   directoryRefreshMs?: number;
+  /** Link keep-alive period; a link silent for three periods is closed (docs/TPDP.md §3.6). */
+  keepaliveMs?: number;
 }
 
 export interface StreamOptions {
@@ -65,7 +67,7 @@ export class AlliumClient {
     this.crypto = options.crypto ?? nobleCrypto;
     this.log = options.log ?? silentLog;
     const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
-    this.links = new LinkPool((url) => openWebSocketLink(options.webSocket, url, handshakeTimeoutMs), this.crypto);
+    this.links = new LinkPool((url) => openWebSocketLink(options.webSocket, url, handshakeTimeoutMs, options.keepaliveMs), this.crypto);
     this.manager = new CircuitManager({
       crypto: this.crypto,
       links: this.links,

@@ -26,7 +26,7 @@ export interface Tap {
   (message: Uint8Array, from: string, to: string): Uint8Array | null;
 }
 
-export function linkPair(a: string, b: string, tap?: Tap): [Link, Link] {
+export function linkPair(a: string, b: string, tap?: Tap, keepaliveMs?: number): [Link, Link] {
   let left: Link;
   let right: Link;
   const transport = (self: () => Link, peer: () => Link, from: string, to: string) => ({
@@ -42,8 +42,8 @@ export function linkPair(a: string, b: string, tap?: Tap): [Link, Link] {
       queueMicrotask(() => peer().transportClosed('LINK_CLOSED', `${code} ${reason}`));
     },
   });
-  left = new Link(transport(() => left, () => right, a, b), true, b);
-  right = new Link(transport(() => right, () => left, b, a), false, a);
+  left = new Link(transport(() => left, () => right, a, b), true, b, keepaliveMs);
+  right = new Link(transport(() => right, () => left, b, a), false, a, keepaliveMs);
   return [left, right];
 }
 
