@@ -43,7 +43,10 @@ export class ContainerTabs implements TabRouting {
       const message = info.error?.message ?? 'the circuit failed';
       return { tabId, anonymous: true, state: troubleState(message), ...circuitView([], undefined), detail: message };
     }
-    // No circuit yet: the proxy builds one with the tab's first request, or now (prepare()).
+    // No circuit yet: build it now. A tab opened from an anonymous tab may have made its first
+    // requests before Firefox gave them its tab id (with the container's credentials), so its own
+    // circuit may not exist until something asks for it.
+    if (info.state === 'none') void this.prepare(tabId, tab.url);
     return { tabId, anonymous: true, state: 'connecting', ...circuitView([], undefined) };
   }
 
