@@ -1,7 +1,9 @@
 // What every `allium` sub-command shares: option parsing with --help and clear errors, and the
 // lifecycle of long-running services (one --json ready line on stdout, clean stop on signals).
+import { readFileSync, statSync } from 'node:fs';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { errorMessage } from '../node/log.ts';
+import { ConfigError, environmentName, layerSources, MAX_CONFIG_BYTES, parseConfigFile, parseEnvironment, type SourcedValues } from './config-sources.ts';
 
 export interface Command<Options extends ParseArgsOptionsConfig = ParseArgsOptionsConfig> {
   name: string;
@@ -49,12 +51,12 @@ function attachValues(argv: string[], options: ParseArgsOptionsConfig): string[]
   return out;
 }
 
-export async function runCommand(command: Command, argv: string[]): Promise<number> {
+export async function runCommand(command: Command, argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
       args: attachValues(argv, command.options),
-      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      options: { ...command.options, help: { type: 'boolean', short: 'h' }, config: { type: 'string' } },
       allowPositionals: command.allowPositionals ?? false,
       strict: true,
     });
@@ -63,17 +65,66 @@ export async function runCommand(command: Command, argv: string[]): Promise<numb
     return 2;
   }
   if (parsed.values.help) {
-    process.stdout.write(command.help.trim() + '\n');
+    process.stdout.write(command.help.trim() + '\n' + configurationHelp(command));
     return 0;
   }
+  let sourced: SourcedValues;
   try {
-    return (await command.run(parsed.values, parsed.positionals)) ?? 0;
+    sourced = gatherValues(command, parsed.values, env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`allium ${command.name}: ${err.message}\nRun 'allium ${command.name} --help' for usage.\n`);
+    return 2;
+  }
+  try {
+    return (await command.run(sourced.values, parsed.positionals)) ?? 0;
   } catch (err) {
     const code = err instanceof CliError ? err.exitCode : 1;
-    process.stderr.write(`allium ${command.name}: ${errorMessage(err)}\n`);
+    process.stderr.write(`allium ${command.name}: ${errorMessage(err)}${code === 2 ? originOf(errorMessage(err), sourced.origins) : ''}\n`);
     if (code === 2) process.stderr.write(`Run 'allium ${command.name} --help' for usage.\n`);
     return code;
   }
+}
+
+/** Config file, then environment, then flags: each later source replaces an option whole. */
+function gatherValues(command: Command, flags: Record<string, unknown>, env: Record<string, string | undefined>): SourcedValues {
+  const { config: flagConfig, help: _help, ...given } = flags;
+  const configVariable = environmentName(command.name, 'config');
+  const configFile = (flagConfig as string | undefined) ?? env[configVariable];
+  const fromFile = configFile === undefined ? { values: {}, origins: {} } : parseConfigFile(readConfigFile(configFile), configFile, command.options);
+  const fromFlags: SourcedValues = { values: given as SourcedValues['values'], origins: {} };
+  for (const name of Object.keys(given)) fromFlags.origins[name] = 'command line';
+  return layerSources(fromFile, parseEnvironment(command.name, command.options, env), fromFlags);
+}
+
+function readConfigFile(file: string): string {
+  try {
+    if (statSync(file).size > MAX_CONFIG_BYTES) throw new ConfigError(`config file ${file} is larger than ${MAX_CONFIG_BYTES / 1024} KiB`);
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
+  }
+}
+
+/** " (set at relay.conf line 3)" when the option a usage error names came from a file or variable. */
+function originOf(message: string, origins: Record<string, string>): string {
+  const named = /--([a-z][a-z0-9-]*)/.exec(message)?.[1];
+  const origin = named === undefined ? undefined : origins[named];
+  return origin === undefined || origin === 'command line' ? '' : ` (set by ${origin})`;
+}
+
+function configurationHelp(command: Command): string {
+  const example = Object.keys(command.options).find((name) => command.options[name].type === 'string') ?? 'json';
+  return `
+Configuration (docs/CONFIG.md):
+  --config FILE             read options from FILE: one "option value" per line, e.g.
+                            "${example} …"; lines starting with # are comments
+                            (or set ${environmentName(command.name, 'config')})
+  Every option can also be set in the environment, e.g. ${environmentName(command.name, example)};
+  a repeatable option takes a comma-separated list there. Flags win over the environment, which
+  wins over the config file, which wins over the defaults.
+`;
 }
 
 /** Parses a TCP port option; 0 means "any free port". */

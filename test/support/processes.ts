@@ -59,8 +59,13 @@ export function startService<Ready>(args: string[], timeoutMs = 15_000, env: Nod
 }
 
 /** Runs a command to completion. */
-export function runCli(args: string[], input?: string, timeoutMs = 30_000): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+export function runCli(
+  args: string[],
+  input?: string,
+  timeoutMs = 30_000,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const out: Buffer[] = [];
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => out.push(d));
