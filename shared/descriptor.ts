@@ -3,6 +3,7 @@
 // domain string then the exact UTF-8 text, so a signature made for one purpose never verifies
 // for another, and no JSON canonicalisation is needed. docs/POOL.md specifies the formats.
 import { decodeKey, fromHex, toBase64Url, toHex, utf8 } from './bytes.ts';
+import { ACCEPT_ALL, parsePortPolicy } from './port-policy.ts';
 import {
   ED25519_KEY_BYTES,
   ED25519_SIGNATURE_BYTES,
@@ -16,7 +17,7 @@ const HEARTBEAT_DOMAIN = 'allium-heartbeat-v1\n';
 const UNREGISTER_DOMAIN = 'allium-unregister-v1\n';
 
 export type RelayDescriptor = {
-  version: 1;
+  version: 2;
   /** Lowercase hex of the first 20 bytes of SHA-256(identityKey). */
   id: string;
   /** Ed25519 public key, base64url. */
@@ -26,16 +27,34 @@ export type RelayDescriptor = {
   url: string;
   /** Addresses the relay's exit traffic leaves from, so destinations can recognise it. */
   outbound: string[];
-  exit: { allowPrivate: boolean };
+  exit: ExitSummary;
   nickname?: string;
+  /** How to reach the operator (an e-mail address, a URL…), printable text. */
+  contact?: string;
+  /** Ids of the relays this operator runs besides this one; a family is mutual (docs/TPDP.md §8.2). */
+  family?: string[];
+  /** Advertised bytes per second: the configured rate, else the observed bandwidth. */
+  bandwidth: number;
   /** Milliseconds since the epoch. */
   published: number;
   /** 16 random bytes, base64url. */
   nonce: string;
 };
 
-/** What the relay operator chooses; the rest of a descriptor is derived when signing. */
-export type DescriptorFields = Pick<RelayDescriptor, 'onionKey' | 'url' | 'outbound' | 'exit' | 'nickname'>;
+export type ExitSummary = {
+  allowPrivate: boolean;
+  /** Canonical port policy summary (shared/port-policy.ts), e.g. "accept 80,443" or "reject 1-65535". */
+  policy: string;
+};
+
+/**
+ * What the relay operator chooses; the rest of a descriptor is derived when signing. A missing
+ * policy accepts every port, a missing bandwidth is 0 (not measured yet).
+ */
+export type DescriptorFields = Pick<RelayDescriptor, 'onionKey' | 'url' | 'outbound' | 'nickname' | 'contact' | 'family'> & {
+  exit: { allowPrivate: boolean; policy?: string };
+  bandwidth?: number;
+};
 
 export type SignedDescriptor = { descriptor: string; signature: string };
 
@@ -53,17 +72,24 @@ export class SignatureError extends Error {
   }
 }
 
-const MAX_DESCRIPTOR_CHARS = 4096;
+/** Room for the largest valid descriptor (a 64-relay family, a full contact and policy: about 5.6 KiB). */
+const MAX_DESCRIPTOR_CHARS = 8192;
 const MAX_STATEMENT_CHARS = 512;
 const MAX_URL_CHARS = 512;
 const MAX_OUTBOUND = 8;
+export const MAX_FAMILY = 64;
+export const MAX_CONTACT_CODE_POINTS = 256;
+/** Sanity bound on advertised bandwidth: 1 TB/s. */
+export const MAX_BANDWIDTH = 1e12;
+/** Printable text: no control, format (bidi overrides), line or paragraph separator, private-use, surrogate or unassigned code point. */
+const PRINTABLE_TEXT = /^[^\p{C}\p{Zl}\p{Zp}]+$/u;
 const NONCE_BYTES = 16;
 const ID_HEX_CHARS = 40;
 const NICKNAME = /^[A-Za-z0-9_-]{1,32}$/;
 const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 const IPV4_PART = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
 const IPV4 = new RegExp(`^${IPV4_PART}(\\.${IPV4_PART}){3}$`);
-const DESCRIPTOR_KEYS = new Set(['version', 'id', 'identityKey', 'onionKey', 'url', 'outbound', 'exit', 'nickname', 'published', 'nonce']);
+const DESCRIPTOR_KEYS = new Set(['version', 'id', 'identityKey', 'onionKey', 'url', 'outbound', 'exit', 'nickname', 'contact', 'family', 'bandwidth', 'published', 'nonce']);
 const STATEMENT_KEYS = new Set(['id', 'time', 'nonce']);
 const STATEMENT_DOMAINS: Record<StatementKind, string> = { heartbeat: HEARTBEAT_DOMAIN, unregister: UNREGISTER_DOMAIN };
 
@@ -107,15 +133,21 @@ export function checkSignature(
 }
 
 export function signDescriptor(fields: DescriptorFields, identity: KeyPair, crypto: CryptoProvider, now = Date.now()): SignedDescriptor {
+  const id = relayIdOf(identity.publicKey, crypto);
+  // One family list can serve every relay of an operator: each drops its own id.
+  const family = [...new Set(fields.family ?? [])].filter((member) => member !== id).sort();
   const descriptor: RelayDescriptor = {
-    version: 1,
-    id: relayIdOf(identity.publicKey, crypto),
+    version: 2,
+    id,
     identityKey: toBase64Url(identity.publicKey),
     onionKey: fields.onionKey,
     url: fields.url,
     outbound: fields.outbound,
-    exit: { allowPrivate: fields.exit.allowPrivate },
+    exit: { allowPrivate: fields.exit.allowPrivate, policy: fields.exit.policy ?? ACCEPT_ALL },
     nickname: fields.nickname,
+    contact: fields.contact,
+    family: family.length > 0 ? family : undefined,
+    bandwidth: fields.bandwidth ?? 0,
     published: now,
     nonce: toBase64Url(crypto.randomBytes(NONCE_BYTES)),
   };
@@ -167,20 +199,21 @@ export function openStatement(
 
 function parseDescriptor(text: string, crypto: CryptoProvider): { descriptor: RelayDescriptor; identityKey: Uint8Array } {
   const value = parseJsonObject(text, 'descriptor');
-  if (value.version !== 1) throw new Error(`descriptor: unsupported version ${JSON.stringify(value.version)}`);
+  if (value.version !== 2) throw new Error(`descriptor: unsupported version ${JSON.stringify(value.version)}`);
   refuseUnknownKeys(value, DESCRIPTOR_KEYS, 'descriptor');
   const id = checkId(value.id, 'descriptor');
   const identityKey = decodeKey(value.identityKey, ED25519_KEY_BYTES, 'descriptor: identityKey');
   if (relayIdOf(identityKey, crypto) !== id) throw new Error('descriptor: id does not match identityKey');
   decodeKey(value.onionKey, X25519_KEY_BYTES, 'descriptor: onionKey');
   const descriptor: RelayDescriptor = {
-    version: 1,
+    version: 2,
     id,
     identityKey: value.identityKey as string,
     onionKey: value.onionKey as string,
     url: checkRelayUrl(value.url),
     outbound: checkOutbound(value.outbound),
     exit: checkExit(value.exit),
+    bandwidth: checkBandwidth(value.bandwidth),
     published: checkTimestamp(value.published, 'descriptor: published'),
     nonce: checkNonce(value.nonce, 'descriptor'),
   };
@@ -190,6 +223,8 @@ function parseDescriptor(text: string, crypto: CryptoProvider): { descriptor: Re
     }
     descriptor.nickname = value.nickname;
   }
+  if (value.contact !== undefined) descriptor.contact = checkContact(value.contact);
+  if (value.family !== undefined) descriptor.family = checkFamily(value.family);
   return { descriptor, identityKey };
 }
 
@@ -264,11 +299,44 @@ function checkOutbound(value: unknown): string[] {
   return value as string[];
 }
 
-function checkExit(value: unknown): { allowPrivate: boolean } {
-  if (!isPlainObject(value) || typeof value.allowPrivate !== 'boolean' || Object.keys(value).length !== 1) {
-    throw new Error('descriptor: exit must be {"allowPrivate": boolean}');
+function checkExit(value: unknown): ExitSummary {
+  if (!isPlainObject(value) || typeof value.allowPrivate !== 'boolean' || typeof value.policy !== 'string' || Object.keys(value).length !== 2) {
+    throw new Error('descriptor: exit must be {"allowPrivate": boolean, "policy": string}');
   }
-  return { allowPrivate: value.allowPrivate };
+  try {
+    parsePortPolicy(value.policy);
+  } catch (err) {
+    throw new Error(`descriptor: exit policy ${(err as Error).message}`);
+  }
+  return { allowPrivate: value.allowPrivate, policy: value.policy };
+}
+
+function checkBandwidth(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > MAX_BANDWIDTH) {
+    throw new Error(`descriptor: bandwidth must be an integer number of bytes per second from 0 to ${MAX_BANDWIDTH}`);
+  }
+  return value;
+}
+
+/** 1-256 printable code points (POOL.md, `contact`). */
+export function isValidContact(value: unknown): value is string {
+  return typeof value === 'string' && PRINTABLE_TEXT.test(value) && [...value].length <= MAX_CONTACT_CODE_POINTS;
+}
+
+function checkContact(value: unknown): string {
+  if (!isValidContact(value)) {
+    throw new Error(`descriptor: contact must be 1-${MAX_CONTACT_CODE_POINTS} printable characters`);
+  }
+  return value;
+}
+
+function checkFamily(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_FAMILY) {
+    throw new Error(`descriptor: family must be an array of 1-${MAX_FAMILY} relay ids`);
+  }
+  for (const member of value) checkId(member, 'descriptor: family');
+  if (new Set(value).size !== value.length) throw new Error('descriptor: family lists a relay twice');
+  return value as string[];
 }
 
 /** Dotted-quad IPv4 without leading zeros, or IPv6 (checked by the URL parser, no zone index). */

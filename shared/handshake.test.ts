@@ -169,6 +169,19 @@ describe.each([nobleCrypto, nodeCrypto])('ntor refusals ($name)', (crypto) => {
     expectProtocolError(() => serverHandshake(crypto, relay, toOther.message));
   });
 
+  it('answers with whichever of its onion keys the request names, and refuses one it dropped', () => {
+    const previous = crypto.x25519Keygen();
+    const rotated: RelayKeys = { identity: relay.identity, onion: crypto.x25519Keygen(), previousOnion: [previous] };
+    for (const onion of [rotated.onion, previous]) {
+      const start = clientHandshakeStart(crypto, rotated.identity.publicKey, onion.publicKey);
+      const answer = serverHandshake(crypto, rotated, start.message);
+      expect(clientHandshakeFinish(crypto, start.state, answer.reply)).toEqual(answer.keys);
+    }
+    const dropped: RelayKeys = { identity: relay.identity, onion: rotated.onion };
+    const late = clientHandshakeStart(crypto, relay.identity.publicKey, previous.publicKey);
+    expect(() => serverHandshake(crypto, dropped, late.message)).toThrow(/onion key this relay does not hold/);
+  });
+
   it('refuses a request with a low-order X', () => {
     for (const point of LOW_ORDER_POINTS) {
       const message = concatBytes(relay.identity.publicKey, relay.onion.publicKey, fromHex(point));

@@ -91,10 +91,17 @@ export function clientHandshakeFinish(crypto: CryptoProvider, state: ClientHands
 
 export interface RelayKeys {
   identity: KeyPair;
+  /** The onion key the relay publishes now. */
   onion: KeyPair;
+  /** Onion keys it replaced and still answers for, during their grace period (docs/TPDP.md §4.2). */
+  previousOnion?: readonly KeyPair[];
 }
 
-/** The relay's half: checks the request names this relay, answers Y | AUTH and derives keys. */
+/**
+ * The relay's half: checks the request names this relay and one of its onion keys (the current
+ * one, or one still in its grace period after a rotation), answers Y | AUTH with that key and
+ * derives the hop's keys.
+ */
 export function serverHandshake(
   crypto: CryptoProvider,
   relay: RelayKeys,
@@ -105,12 +112,14 @@ export function serverHandshake(
   const id = message.subarray(0, 32);
   const b = message.subarray(32, 64);
   const x = message.subarray(64, 96);
-  if (!constantTimeEqual(id, relay.identity.publicKey) || !constantTimeEqual(b, relay.onion.publicKey)) {
-    throw new TpdpError('PROTOCOL_ERROR', 'handshake addressed to another relay identity or onion key');
+  if (!constantTimeEqual(id, relay.identity.publicKey)) throw new TpdpError('PROTOCOL_ERROR', 'handshake addressed to another relay identity');
+  const onion = [relay.onion, ...(relay.previousOnion ?? [])].find((pair) => constantTimeEqual(b, pair.publicKey));
+  if (!onion) {
+    throw new TpdpError('PROTOCOL_ERROR', 'handshake names an onion key this relay does not hold (not its key, or one rotated out past its grace period: the client needs a fresh relay list)');
   }
   let secretInput: Uint8Array;
   try {
-    secretInput = concatBytes(crypto.x25519(ephemeral.secretKey, x), crypto.x25519(relay.onion.secretKey, x), id, b, x, ephemeral.publicKey, PROTOID_BYTES);
+    secretInput = concatBytes(crypto.x25519(ephemeral.secretKey, x), crypto.x25519(onion.secretKey, x), id, b, x, ephemeral.publicKey, PROTOID_BYTES);
   } catch {
     throw new TpdpError('PROTOCOL_ERROR', 'handshake request carries an invalid key');
   }

@@ -9,7 +9,7 @@ function acceptAll(stream: CircuitStream) {
   stream.accept();
 }
 
-function setup(names = ['a', 'b', 'c', 'd', 'e'], down = new Set<string>(), maxDirtinessMs = 10 * 60_000) {
+function setup(names = ['a', 'b', 'c', 'd', 'e'], down = new Set<string>(), maxDirtinessMs = 10 * 60_000, policies: Record<string, string> = {}) {
   const net = memoryNetwork(names, { exit: acceptAll });
   let now = 1_000_000;
   const events: CircuitEvent[] = [];
@@ -21,7 +21,7 @@ function setup(names = ['a', 'b', 'c', 'd', 'e'], down = new Set<string>(), maxD
   const manager = new CircuitManager({
     crypto: net.crypto,
     links,
-    relays: async () => net.directory(),
+    relays: async () => net.directory().map((r) => ({ ...r, exit: { ...r.exit, policy: policies[r.id] ?? r.exit.policy } })),
     log: silentLog,
     handshakeTimeoutMs: 1000,
     buildAttempts: 3,
@@ -101,6 +101,23 @@ describe('circuit manager', () => {
       const managed = await manager.get(`k${i}`, false);
       expect(managed.relays[0].id === 'a' || managed.relays[0].id === 'b').toBe(false);
     }
+  });
+
+  it("reuses a key's circuit only for ports its exit accepts, and builds one for another port", async () => {
+    const { manager } = setup(undefined, undefined, undefined, { a: 'accept 80', b: 'accept 80', c: 'accept 80', d: 'accept 22', e: 'accept 22' });
+    const web = await manager.get('k', false, 80);
+    expect(web.relays[2].exit.policy).toBe('accept 80');
+    expect(await manager.get('k', false, 80)).toBe(web);
+    const ssh = await manager.get('k', false, 22);
+    expect(ssh).not.toBe(web);
+    expect(ssh.relays[2].exit.policy).toBe('accept 22');
+    // Both stay the key's circuits; each port goes to the one whose exit takes it.
+    expect(await manager.get('k', false, 80)).toBe(web);
+    expect(await manager.get('k', false, 22)).toBe(ssh);
+    // Another key never gets them, whatever the port.
+    const other = await manager.get('k2', false, 80);
+    expect(other).not.toBe(web);
+    await expect(manager.get('k', false, 443)).rejects.toThrow(/exit policy accepting port 443/);
   });
 
   it('fails clearly when the list cannot make a path', async () => {

@@ -1,13 +1,14 @@
 // Circuits by isolation key (docs/TPDP.md §8): streams with the same key share a circuit, streams
 // with different keys never do. A circuit takes new streams for 10 minutes after its first use
-// (Tor's MaxCircuitDirtiness), is rebuilt when it fails, and builds are retried on fresh paths.
+// (Tor's MaxCircuitDirtiness), is rebuilt when it fails, and builds are retried on fresh paths. A
+// stream goes only on a circuit whose exit's policy accepts its port; otherwise one is built for it.
 import type { CryptoProvider } from '../crypto/provider.ts';
 import type { DirectoryRelay } from '../directory.ts';
 import { isTpdpError, TpdpError } from '../errors.ts';
 import type { LogSink } from '../log-sink.ts';
 import { ClientCircuit, hopTargetOf } from './circuit.ts';
 import type { LinkPool } from './link-pool.ts';
-import { choosePath, type PathRequirements } from './path.ts';
+import { choosePath, exitAccepts, type PathRequirements } from './path.ts';
 
 export type CircuitPhase = 'building' | 'open' | 'closed' | 'failed';
 
@@ -57,14 +58,17 @@ export class CircuitManager {
     return this.options.now?.() ?? Date.now();
   }
 
-  /** The circuit new streams with this key should use, built if there is none. */
-  async get(isolationKey: string, allowPrivate: boolean): Promise<ManagedCircuit> {
-    const usable = this.usable(isolationKey, allowPrivate);
+  /**
+   * The circuit new streams with this key should use, built if there is none: `port` is the
+   * destination port of the stream (undefined: any exit that accepts some port will do).
+   */
+  async get(isolationKey: string, allowPrivate: boolean, port?: number): Promise<ManagedCircuit> {
+    const usable = this.usable(isolationKey, allowPrivate, port);
     if (usable) return this.markUsed(usable);
-    const buildKey = `${allowPrivate ? 'p' : 'n'}:${isolationKey}`;
+    const buildKey = `${allowPrivate ? 'p' : 'n'}:${port ?? '*'}:${isolationKey}`;
     let pending = this.building.get(buildKey);
     if (!pending) {
-      pending = this.buildWithRetries(isolationKey, allowPrivate).finally(() => this.building.delete(buildKey));
+      pending = this.buildWithRetries(isolationKey, allowPrivate, port).finally(() => this.building.delete(buildKey));
       this.building.set(buildKey, pending);
     }
     return this.markUsed(await pending);
@@ -97,11 +101,12 @@ export class CircuitManager {
     this.failedRelays.set(relayId, this.now() + this.options.avoidFailedRelayMs);
   }
 
-  private usable(isolationKey: string, allowPrivate: boolean): ManagedCircuit | undefined {
+  private usable(isolationKey: string, allowPrivate: boolean, port: number | undefined): ManagedCircuit | undefined {
     const now = this.now();
     for (const managed of this.circuits.get(isolationKey) ?? []) {
       if (managed.retired || managed.circuit.state !== 'open') continue;
       if (allowPrivate && !managed.allowPrivate) continue;
+      if (!exitAccepts(managed.relays[managed.relays.length - 1], port)) continue;
       if (managed.firstUsedAt !== undefined && now - managed.firstUsedAt >= this.options.maxDirtinessMs) {
         this.retireCircuit(managed);
         continue;
@@ -127,11 +132,11 @@ export class CircuitManager {
     return new Set(this.failedRelays.keys());
   }
 
-  private async buildWithRetries(isolationKey: string, allowPrivate: boolean): Promise<ManagedCircuit> {
+  private async buildWithRetries(isolationKey: string, allowPrivate: boolean, port: number | undefined): Promise<ManagedCircuit> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.options.buildAttempts; attempt++) {
       // No relay list, or no path in it, will not get better with another attempt: no retry.
-      const path = await this.choosePath(allowPrivate);
+      const path = await this.choosePath(allowPrivate, port);
       try {
         return await this.build(isolationKey, allowPrivate, path);
       } catch (err) {
@@ -142,8 +147,8 @@ export class CircuitManager {
     throw isTpdpError(lastError) ? lastError : new TpdpError('INTERNAL_ERROR', (lastError as Error)?.message ?? 'circuit build failed');
   }
 
-  private async choosePath(allowPrivate: boolean): Promise<DirectoryRelay[]> {
-    const requirements: PathRequirements = { allowPrivate, avoid: this.avoidSet() };
+  private async choosePath(allowPrivate: boolean, port: number | undefined): Promise<DirectoryRelay[]> {
+    const requirements: PathRequirements = { allowPrivate, port, avoid: this.avoidSet() };
     const relays = await this.options.relays();
     try {
       return choosePath(relays, this.options.crypto, requirements);
@@ -151,7 +156,7 @@ export class CircuitManager {
       // Every relay may be marked failed after an outage: try once more without that memory.
       if (requirements.avoid!.size === 0) throw err;
       this.failedRelays.clear();
-      return choosePath(relays, this.options.crypto, { allowPrivate });
+      return choosePath(relays, this.options.crypto, { allowPrivate, port });
     }
   }
 

@@ -116,6 +116,11 @@ export class ClientCircuit {
           return this.receiveRelay(cell.body);
         case CELL_COMMANDS.DESTROY: {
           const reason = decodeDestroy(cell.body);
+          if (this.pending && reason === 'PROTOCOL_ERROR') {
+            // The one refusal an honest relay gives a well-formed handshake: a key it no longer holds.
+            const who = `relay ${this.pending.hop.id.slice(0, 8)}`;
+            return this.close(new TpdpError(reason, `${who} refused the handshake (protocol error): if it rotated its onion key past the grace period, the relay list is out of date and must be fetched again`));
+          }
           return this.close(new TpdpError(reason, `circuit destroyed by the network: ${describeReason(reason)}`));
         }
         default:

@@ -139,16 +139,19 @@ export class AlliumClient {
     this.manager.retire(isolationKey);
   }
 
-  /** Builds (or reuses) the circuit of a key without opening a stream. */
-  async prepareCircuit(isolationKey = DEFAULT_ISOLATION_KEY, allowPrivate = false): Promise<ManagedCircuit> {
-    return this.manager.get(isolationKey, allowPrivate);
+  /**
+   * Builds (or reuses) the circuit of a key without opening a stream, for streams to `port`
+   * (by default the web's 443, which most streams of a tab or proxy go to).
+   */
+  async prepareCircuit(isolationKey = DEFAULT_ISOLATION_KEY, allowPrivate = false, port = 443): Promise<ManagedCircuit> {
+    return this.manager.get(isolationKey, allowPrivate, port);
   }
 
   /** A TCP stream to host:port opened by the exit; names are resolved by the exit. */
   async connect(host: string, port: number, options: StreamOptions = {}): Promise<ByteStream> {
     const { signal } = options;
     signal?.throwIfAborted();
-    const managed = await this.manager.get(options.isolationKey ?? DEFAULT_ISOLATION_KEY, isPrivateDestination(host));
+    const managed = await this.manager.get(options.isolationKey ?? DEFAULT_ISOLATION_KEY, isPrivateDestination(host), port);
     signal?.throwIfAborted();
     const opening = managed.circuit.openStream({ kind: 'connect', host, port });
     // Giving up on a connect ends the stream at the exit too, whenever it would have opened.
@@ -187,13 +190,15 @@ export class AlliumClient {
    */
   async exchange(request: EncodedRequest, options: StreamOptions = {}): Promise<RawResponse> {
     const key = options.isolationKey ?? DEFAULT_ISOLATION_KEY;
-    const host = new URL(request.url).hostname;
+    const url = new URL(request.url);
+    const host = url.hostname;
+    const port = destinationPort(url);
     const headers = request.headers.filter(([name]) => !FRAMING.has(name.toLowerCase()));
     // The body is whole, so its length is known: the exit sends it with Content-Length.
     if (request.body) headers.push(['content-length', String(request.body.length)]);
     const framed = { ...request, headers };
     for (let attempt = 1; ; attempt++) {
-      const managed = await this.manager.get(key, isPrivateDestination(host));
+      const managed = await this.manager.get(key, isPrivateDestination(host), port);
       try {
         const stream = await managed.circuit.openStream({ kind: 'fetch' });
         return await exchangeOverStream(stream, framed, options.signal);
@@ -210,6 +215,12 @@ export class AlliumClient {
     this.manager.closeAll();
     this.links.closeAll();
   }
+}
+
+/** The port a fetch stream's exit connects to: the URL's, or its scheme's default. */
+function destinationPort(url: URL): number | undefined {
+  if (url.port !== '') return Number(url.port);
+  return url.protocol === 'https:' ? 443 : url.protocol === 'http:' ? 80 : undefined;
 }
 
 /** Fetch's redirect rules (WHATWG Fetch §4.4): 303, and 301/302 after POST, become GET. */

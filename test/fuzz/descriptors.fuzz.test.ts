@@ -33,8 +33,11 @@ const fields = {
   onionKey: toBase64Url(crypto.x25519Keygen().publicKey),
   url: 'wss://relay.example.org:8443/allium',
   outbound: ['203.0.113.7', '2001:db8::7'],
-  exit: { allowPrivate: false },
+  exit: { allowPrivate: false, policy: 'accept 80,443' },
   nickname: 'relay_1',
+  contact: 'ops@example.org',
+  family: ['a'.repeat(40)],
+  bandwidth: 1_000_000,
 };
 const signed = signDescriptor(fields, identity, crypto, NOW);
 const base = JSON.parse(signed.descriptor) as Record<string, unknown>;
@@ -52,6 +55,19 @@ function outcome<T>(fn: () => T): { ok: true; value: T } | { ok: false } {
 
 const b64 = (length: number) => fc.integer().map((seed) => toBase64Url(crypto.sha256(Uint8Array.of(seed & 255, seed >>> 8 & 255, length)).subarray(0, Math.min(length, 32))));
 /** Values a field might hold: well-formed ones for other fields, near misses and plain junk. */
+/** Exit policies, canonical or nearly: ports and ranges in any order, out of range, with zeros. */
+const policyText = fc
+  .tuple(
+    fc.constantFrom('accept', 'reject', 'Accept', 'allow', 'accept '),
+    fc.array(fc.oneof(fc.constantFrom(0, 1, 80, 443, 65535, 65536), fc.integer({ min: 1, max: 70_000 })), { minLength: 0, maxLength: 6 }),
+    fc.array(fc.boolean(), { maxLength: 6 }),
+    fc.constantFrom(',', ', ', '-'),
+  )
+  .map(([verb, ports, ranges, sep]) => {
+    const items: string[] = [];
+    for (let i = 0; i < ports.length; i++) items.push(ranges[i] && i + 1 < ports.length ? `${ports[i]}-${ports[++i]}` : String(ports[i]));
+    return `${verb} ${items.join(sep)}`;
+  });
 const fieldValue = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
   fc.constantFrom(
@@ -62,7 +78,10 @@ const fieldValue = fc.oneof(
   fc.constantFrom(-1, 0, 1, 2, 1.5, 2 ** 53, Number.MAX_SAFE_INTEGER, NOW, true, false, null),
   b64(16), b64(15), b64(32),
   fc.array(fc.constantFrom('203.0.113.7', '::1', '10.0.0.1', 'x', '1.1.1.01', '2001:db8::1'), { maxLength: 10 }),
-  fc.record({ allowPrivate: fc.oneof(fc.boolean(), fc.constant('true')) }, { requiredKeys: [] }),
+  fc.record({ allowPrivate: fc.oneof(fc.boolean(), fc.constant('true')), policy: fc.oneof(fc.string(), policyText) }, { requiredKeys: [] }),
+  policyText,
+  fc.array(fc.oneof(fc.constantFrom('a'.repeat(40), 'b'.repeat(40), 'A'.repeat(40), 'abc'), fc.jsonValue({ maxDepth: 0 })), { maxLength: 70 }),
+  fc.constantFrom('x'.repeat(256), 'é'.repeat(257), 'a\nb', 'a\u202eb', 'a\ud800', ' ', 1e12, 1e12 + 1, -0),
 );
 const edit = fc.oneof(
   fc.record({ kind: fc.constant('set' as const), field: fc.constantFrom(...FIELDS, 'extra', '__proto__'), value: fieldValue }),
@@ -88,9 +107,9 @@ function meetsSpec(text: string, d: Record<string, unknown>): boolean {
   const exit = d.exit as Record<string, unknown> | null;
   const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
   return (
-    text.length <= 4096 &&
+    text.length <= 8192 &&
     Object.keys(d).every((k) => FIELDS.includes(k)) &&
-    d.version === 1 &&
+    d.version === 2 &&
     key(d.identityKey, 32) &&
     d.id === toHex(crypto.sha256(fromBase64Url(d.identityKey as string)).subarray(0, 20)) &&
     key(d.onionKey, 32) &&
@@ -98,11 +117,33 @@ function meetsSpec(text: string, d: Record<string, unknown>): boolean {
     url !== undefined && (url.protocol === 'ws:' || url.protocol === 'wss:') && url.hostname !== '' && !url.username && !url.password && !url.hash &&
     Array.isArray(d.outbound) && d.outbound.length <= 8 &&
     d.outbound.every((ip) => typeof ip === 'string' && (ipv4.test(ip) || (isIP(ip) === 6 && !ip.includes('%')))) &&
-    typeof exit === 'object' && exit !== null && !Array.isArray(exit) && Object.keys(exit).length === 1 && typeof exit.allowPrivate === 'boolean' &&
+    typeof exit === 'object' && exit !== null && !Array.isArray(exit) && Object.keys(exit).length === 2 && typeof exit.allowPrivate === 'boolean' &&
+    canonicalPolicy(exit.policy) &&
     (d.nickname === undefined || (typeof d.nickname === 'string' && /^[A-Za-z0-9_-]{1,32}$/.test(d.nickname))) &&
+    (d.contact === undefined || (typeof d.contact === 'string' && [...d.contact].length >= 1 && [...d.contact].length <= 256 && !/[\p{C}\p{Zl}\p{Zp}]/u.test(d.contact))) &&
+    (d.family === undefined ||
+      (Array.isArray(d.family) && d.family.length >= 1 && d.family.length <= 64 && new Set(d.family).size === d.family.length &&
+        d.family.every((id) => typeof id === 'string' && /^[0-9a-f]{40}$/.test(id)))) &&
+    Number.isSafeInteger(d.bandwidth) && (d.bandwidth as number) >= 0 && (d.bandwidth as number) <= 1e12 &&
     Number.isSafeInteger(d.published) && (d.published as number) >= 0 &&
     key(d.nonce, 16)
   );
+}
+
+/** POOL.md's exit policy summary: a verb, a space, ascending ranges of ports 1-65535 with gaps between them. */
+function canonicalPolicy(policy: unknown): boolean {
+  if (typeof policy !== 'string' || policy.length > 1000) return false;
+  const [verb, list, ...more] = policy.split(' ');
+  if ((verb !== 'accept' && verb !== 'reject') || list === undefined || more.length > 0) return false;
+  let previousHigh = -1;
+  for (const item of list.split(',')) {
+    const bounds = item.split('-');
+    if (bounds.length > 2 || bounds.some((b) => !/^[1-9]\d*$/.test(b))) return false;
+    const [low, high = low] = bounds.map(Number);
+    if (high > 65535 || (bounds.length === 2 && high <= low) || low <= previousHigh + 1) return false;
+    previousHigh = high;
+  }
+  return true;
 }
 
 /** One character of a text replaced, inserted or removed. */

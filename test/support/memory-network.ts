@@ -10,6 +10,7 @@ import type { HopTarget } from '../../shared/client/circuit.ts';
 import type { CircuitStream } from '../../shared/stream.ts';
 import { toBase64Url } from '../../shared/bytes.ts';
 import type { DirectoryRelay } from '../../shared/directory.ts';
+import { ACCEPT_ALL } from '../../shared/port-policy.ts';
 
 /** An exit that echoes every stream: what comes in goes back. */
 export function echoExit(stream: CircuitStream): void {
@@ -98,13 +99,14 @@ export function memoryNetwork(
   /** The relays as a verified pool list would give them. */
   const directory = (pools = ['http://pool.test']): DirectoryRelay[] =>
     [...relays.values()].map((r) => ({
-      version: 1,
+      version: 2,
       id: r.name,
       identityKey: toBase64Url(r.keys.identity.publicKey),
       onionKey: toBase64Url(r.keys.onion.publicKey),
       url: r.url,
       outbound: [],
-      exit: { allowPrivate: false },
+      exit: { allowPrivate: false, policy: ACCEPT_ALL },
+      bandwidth: 0,
       published: Date.now(),
       nonce: 'AAAAAAAAAAAAAAAAAAAAAA',
       pools,
