@@ -19,6 +19,7 @@ export function localAddressFor(context: ExitContext, family: 4 | 6): string | u
 }
 
 export async function openTcp(context: ExitContext, host: string, port: number): Promise<Socket> {
+  context.policy.checkPort(port);
   const { address, family } = await context.policy.resolve(host);
   const localAddress = localAddressFor(context, family);
   return new Promise((resolve, reject) => {

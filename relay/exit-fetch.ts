@@ -90,6 +90,7 @@ export function serveFetch(context: ExitContext, stream: CircuitStream): void {
   const start = async (head: RequestHead): Promise<http.ClientRequest> => {
     const url = checkedUrl(head);
     const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    context.policy.checkPort(url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port));
     // The policy runs here, for names and IP literals alike (Node skips `lookup` for literals),
     // and the connection goes to exactly the address it checked.
     const { address, family } = await context.policy.resolve(hostname);

@@ -74,6 +74,48 @@ describe('relay pool client', () => {
     expect(lines.filter((l) => l.message === 'unregistered from pool')).toHaveLength(2);
   });
 
+  it('registers changed descriptor fields with every pool at once, then keeps heartbeating', async () => {
+    const [a, b] = [await pool(), await pool()];
+    const requests: string[] = [];
+    let heartbeatSent: (() => void) | undefined;
+    // Heartbeats take 30 ms, so a change can be made while one is in flight.
+    const counting: typeof fetch = async (input, init) => {
+      if (init?.method === 'POST') requests.push(String(input));
+      if (String(input).endsWith('/v1/heartbeat')) {
+        heartbeatSent?.();
+        await sleep(30);
+      }
+      return fetch(input, init);
+    };
+    const client = joinPools({ pools: [ref(a), ref(b)], descriptorFields: fields, identity: crypto.ed25519Keygen(), crypto, log: capturedLog('relay').log, fetch: counting });
+    cleanups.push(() => client.stop());
+    await client.waitListed();
+    const onionKey = toBase64Url(crypto.x25519Keygen().publicKey);
+    // Changes made while a heartbeat is in flight: the last one wins everywhere.
+    await new Promise<void>((resolve) => (heartbeatSent = resolve));
+    client.update({ bandwidth: 1000 });
+    client.update({ onionKey, bandwidth: 2000 });
+    expect(() => client.update({ contact: 'line\nbreak' })).toThrow(/contact/);
+    for (const p of [a, b]) {
+      for (let i = 0; ; i++) {
+        const [listed] = await fetchRelayList(ref(p), { fetch, crypto });
+        if (listed.onionKey === onionKey && listed.bandwidth === 2000) break;
+        if (i > 50) throw new Error(`pool ${p.url} still lists ${listed.onionKey} ${listed.bandwidth}`);
+        await sleep(20);
+      }
+    }
+    expect(client.descriptorFields).toMatchObject({ onionKey, bandwidth: 2000 });
+    expect(client.descriptorFields.contact).toBeUndefined();
+    // One request loop per pool: heartbeats go on at the pool's period (100 ms), not twice as often.
+    const before = requests.length;
+    await sleep(1000);
+    const toA = requests.slice(before).filter((url) => url.startsWith(a.url));
+    expect(toA.every((url) => url.endsWith('/v1/heartbeat'))).toBe(true);
+    expect(toA.length).toBeGreaterThanOrEqual(4);
+    expect(toA.length).toBeLessThanOrEqual(11);
+    expect(await listedIn(a)).toEqual([client.id]);
+  });
+
   it('registers again when a restarted pool no longer knows the relay', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'allium-pool-client-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));

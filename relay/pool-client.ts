@@ -1,6 +1,8 @@
 // A relay's membership in its pools: register a freshly signed descriptor with each, heartbeat at
 // the period each pool asks for, register again when a pool has forgotten the relay (restart,
 // deprecation), and unregister on a clean shutdown so clients stop picking a relay that is gone.
+// The descriptor's fields can change while it runs (onion-key rotation, bandwidth): `update`
+// registers the new descriptor with every pool at once.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CryptoProvider, KeyPair } from '../shared/crypto/provider.ts';
 import { relayIdOf, signDescriptor, signStatement, type DescriptorFields } from '../shared/descriptor.ts';
@@ -39,15 +41,22 @@ export function joinPools(opts: JoinPoolsOptions): PoolClient {
   return client;
 }
 
+/** The descriptor fields every membership registers, and a counter of their changes. */
+type DescriptorSource = { fields: DescriptorFields; revision: number };
+
 export class PoolClient {
   readonly id: string;
   private readonly memberships: PoolMembership[];
+  private readonly descriptor: DescriptorSource;
+  private readonly opts: JoinPoolsOptions;
   private listed: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(opts: JoinPoolsOptions) {
     this.id = relayIdOf(opts.identity.publicKey, opts.crypto);
-    this.memberships = opts.pools.map((pool) => new PoolMembership(pool, this.id, opts));
+    this.opts = opts;
+    this.descriptor = { fields: opts.descriptorFields, revision: 0 };
+    this.memberships = opts.pools.map((pool) => new PoolMembership(pool, this.id, opts, this.descriptor));
   }
 
   start(): void {
@@ -58,6 +67,19 @@ export class PoolClient {
   waitListed(): Promise<void> {
     this.listed ??= Promise.all(this.memberships.map((m) => m.waitListed())).then(() => undefined);
     return this.listed;
+  }
+
+  get descriptorFields(): DescriptorFields {
+    return this.descriptor.fields;
+  }
+
+  /** Changes descriptor fields and registers the new descriptor with every pool; throws (and changes nothing) if no pool would accept it. */
+  update(changes: Partial<DescriptorFields>): void {
+    const fields = { ...this.descriptor.fields, ...changes };
+    signDescriptor(fields, this.opts.identity, this.opts.crypto);
+    this.descriptor.fields = fields;
+    this.descriptor.revision++;
+    for (const membership of this.memberships) membership.republish();
   }
 
   /** Stops heartbeats and tells every pool the relay is leaving. */
@@ -79,9 +101,15 @@ class PoolMembership {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private failures = 0;
   private registered = false;
+  private readonly descriptor: DescriptorSource;
+  /** The descriptor revision the pool last accepted. */
+  private registeredRevision = -1;
+  /** Requests to the pool in flight. */
+  private busy = 0;
   private lastSignedTime = 0;
 
-  constructor(pool: PoolRef, id: string, opts: JoinPoolsOptions) {
+  constructor(pool: PoolRef, id: string, opts: JoinPoolsOptions, descriptor: DescriptorSource) {
+    this.descriptor = descriptor;
     this.pool = pool;
     this.id = id;
     this.opts = opts;
@@ -94,13 +122,13 @@ class PoolMembership {
   }
 
   async waitListed(): Promise<void> {
-    const { url, onionKey } = this.opts.descriptorFields;
     let delay = LIST_POLL_FIRST_MS;
     let lastError = '';
     for (;;) {
       if (this.registered) {
         try {
           const relays = await fetchRelayList(this.pool, { fetch: this.fetch, crypto: this.opts.crypto, timeoutMs: this.timeoutMs });
+          const { url, onionKey } = this.descriptor.fields;
           if (relays.some((r) => r.id === this.id && r.url === url && r.onionKey === onionKey)) {
             this.opts.log.info('listed by pool', { pool: this.pool.url, id: this.id });
             return;
@@ -139,13 +167,17 @@ class PoolMembership {
 
   private async register(): Promise<void> {
     try {
-      const envelope = signDescriptor(this.opts.descriptorFields, this.opts.identity, this.opts.crypto, this.signingTime());
+      const revision = this.descriptor.revision;
+      const envelope = signDescriptor(this.descriptor.fields, this.opts.identity, this.opts.crypto, this.signingTime());
       const reply = await this.post('/v1/register', envelope);
       if (reply.status !== 200) throw new Error(describeReply(reply));
       const period = heartbeatPeriodOf(reply);
       this.registered = true;
       this.failures = 0;
+      this.registeredRevision = revision;
       this.opts.log.info('registered with pool', { pool: this.pool.url, id: this.id, heartbeatPeriodMs: period });
+      // The fields changed while this registration was in flight: register the newer descriptor.
+      if (revision !== this.descriptor.revision) return this.register();
       this.schedule(() => this.heartbeat(period), period);
     } catch (err) {
       if (this.aborter.signal.aborted) return;
@@ -166,6 +198,7 @@ class PoolMembership {
       if (reply.status !== 200) throw new Error(describeReply(reply));
       this.failures = 0;
       const next = heartbeatPeriodOf(reply);
+      if (this.registeredRevision !== this.descriptor.revision) return this.register();
       this.schedule(() => this.heartbeat(next), next);
     } catch (err) {
       if (this.aborter.signal.aborted) return;
@@ -194,7 +227,26 @@ class PoolMembership {
     return Math.round(base * (0.5 + Math.random() / 2));
   }
 
+  /**
+   * Registers the current descriptor now; if a request is in flight, it does so when that
+   * request ends (so there is never more than one request loop per pool).
+   */
+  republish(): void {
+    if (this.aborter.signal.aborted || this.busy > 0) return;
+    clearTimeout(this.timer);
+    void this.register();
+  }
+
   private async post(path: string, body: unknown, signal?: AbortSignal): Promise<PoolReply> {
+    this.busy++;
+    try {
+      return await this.send(path, body, signal);
+    } finally {
+      this.busy--;
+    }
+  }
+
+  private async send(path: string, body: unknown, signal?: AbortSignal): Promise<PoolReply> {
     const response = await this.fetch(poolEndpoint(this.pool.url, path), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
