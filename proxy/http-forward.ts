@@ -17,6 +17,7 @@ export async function forwardRequest(
   key: string,
   options: FrontEndOptions & { maxHeaderSize: number },
 ): Promise<void> {
+  options.log.debug('HTTP proxy request', { method: req.method, target: `${target.authority}${target.path}` });
   const gone = new AbortController();
   res.once('close', () => gone.abort(new Error('the client closed its connection')));
   let stream;

@@ -25,6 +25,8 @@ export function createHttpProxyServer(options: FrontEndOptions): Server {
     // Bodies stream to a slow circuit at its pace; the header timeout guards the handshake.
     requestTimeout: 0,
   });
+  // The client's address goes in a field node/log.ts scrubs unless --log-sensitive.
+  server.on('connection', (socket: Socket) => options.log.debug('HTTP proxy connection', { client: `${socket.remoteAddress}:${socket.remotePort}` }));
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     let target;
     try {

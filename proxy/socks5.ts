@@ -21,6 +21,8 @@ export function createSocks5Server(options: FrontEndOptions): Server {
 
 function serveSocks5(socket: Socket, options: FrontEndOptions): void {
   const log = options.log;
+  // The client's address goes in a field node/log.ts scrubs unless --log-sensitive.
+  log.debug('SOCKS5 connection', { client: `${socket.remoteAddress}:${socket.remotePort}` });
   socket.on('error', (err) => log.debug('SOCKS5 client connection error', { error: err.message }));
   const timer = setTimeout(() => {
     log.debug('SOCKS5 handshake timed out');

@@ -184,7 +184,7 @@ export async function startSite(options: SiteOptions): Promise<RunningSite> {
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     route(req, res).catch((err) => {
-      log.error('request failed', { url: req.url, error: errorMessage(err) });
+      log.error('request failed', { path: req.url, error: errorMessage(err) });
       if (!res.headersSent) send(res, 500, TEXT, 'internal error\n');
       else res.destroy();
     });

@@ -69,7 +69,8 @@ export async function startTestSite(accounts: Record<string, string>, options: P
   sink.on('data', (chunk: string) => {
     for (const line of chunk.split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
   });
-  const site = await startSite({ db, iterations: TEST_ITERATIONS, logger: createLogger('site', sink), ...options });
+  // Sensitive fields shown: these tests check who the site logs (the default scrubs them, node/log.ts).
+  const site = await startSite({ db, iterations: TEST_ITERATIONS, logger: createLogger('site', sink, { sensitive: true }), ...options });
   return {
     url: site.url,
     db,

@@ -188,9 +188,9 @@ describe('the Chrome extension', () => {
     expect(await page.$eval('.secret', (el) => (el as unknown as { textContent: string }).textContent)).not.toBe('');
     const login = demo.stderr().split('\n').find((line) => line.includes('login succeeded'));
     expect(login).toBeDefined();
-    const logged = JSON.parse(login!) as { peer: string; arrival: string };
+    // "allium": the site saw a relay's outbound address (itself logged only with --log-sensitive).
+    const logged = JSON.parse(login!) as { arrival: string };
     expect(logged.arrival).toBe('allium');
-    expect(outbound.has(logged.peer)).toBe(true);
     await page.close();
   });
 

@@ -223,9 +223,9 @@ describe('the Firefox extension', () => {
     expect(await tab.evaluate(() => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } } }).document.querySelector('.secret').textContent)).not.toBe('');
     const login = demo.stderr().split('\n').find((line) => line.includes('login succeeded'));
     expect(login).toBeDefined();
-    const logged = JSON.parse(login!) as { peer: string; arrival: string };
+    // "allium": the site saw a relay's outbound address (itself logged only with --log-sensitive).
+    const logged = JSON.parse(login!) as { arrival: string };
     expect(logged.arrival).toBe('allium');
-    expect(outbound.has(logged.peer)).toBe(true);
     await firefox.closeTab(tab.tabId);
   });
 

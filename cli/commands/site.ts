@@ -10,6 +10,7 @@ import { poolExitAddresses } from '../../site/exit-addresses.ts';
 import { DEFAULT_SECRET, startSite } from '../../site/server.ts';
 import { DEFAULT_ITERATIONS, addUser } from '../../site/users.ts';
 import { CliError, defineCommand, portOption, serve } from '../command.ts';
+import { LOG_OPTIONS, commandLogger, logHelp } from '../log-options.ts';
 
 const DEFAULT_PORT = 8080;
 const DEFAULT_HOST = '127.0.0.1';
@@ -116,6 +117,7 @@ Options:
   --tls-cert FILE       serve HTTPS with this certificate (PEM); needs --tls-key
   --tls-key FILE        the certificate's private key (PEM)
   --json                print {"site":URL} on one line once listening; logs go to stderr
+${logHelp(24)}
   -h, --help            show this help
 `,
   options: {
@@ -128,6 +130,7 @@ Options:
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     json: { type: 'boolean' },
+    ...LOG_OPTIONS,
   },
   allowPositionals: true,
   async run(values, positionals) {
@@ -145,6 +148,7 @@ Options:
       iterations: iterationsOption(values.iterations),
       exitAddresses: poolList.length > 0 ? poolExitAddresses(poolList, { fetch, crypto: nodeCrypto }) : undefined,
       tls: certFile && keyFile ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : undefined,
+      logger: commandLogger('site', values),
     };
     return serve(values.json === true, async () => {
       const site = await startSite(options);
