@@ -30,10 +30,12 @@ describe('byte sizes', () => {
     expect(() => byteSizeOption('10K', 'bandwidth-rate', 0, 64 * 1024)).toThrow('--bandwidth-rate must be at least 64 KiB, got "10K"');
   });
 
-  it('formats sizes with the largest exact binary unit', () => {
+  it('formats sizes with the largest exact unit', () => {
     expect(formatByteSize(256 * 1024 * 1024)).toBe('256 MiB');
     expect(formatByteSize(64 * 1024)).toBe('64 KiB');
     expect(formatByteSize(2 * 1024 ** 3)).toBe('2 GiB');
-    expect(formatByteSize(1000)).toBe('1000 bytes');
+    expect(formatByteSize(2_000_000)).toBe('2 MB');
+    expect(formatByteSize(1000)).toBe('1 KB');
+    expect(formatByteSize(1500)).toBe('1500 bytes');
   });
 });

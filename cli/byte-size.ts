@@ -36,9 +36,10 @@ export function byteSizeOption(value: unknown, name: string, fallback: number, m
   return bytes;
 }
 
-/** A size for messages and --help: the largest binary unit that divides it exactly, else bytes. */
+/** A size for messages and --help: the largest unit that divides it exactly, else bytes. */
 export function formatByteSize(bytes: number): string {
-  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+  const units = [['GiB', 1024 ** 3], ['GB', 1e9], ['MiB', 1024 ** 2], ['MB', 1e6], ['KiB', 1024], ['KB', 1e3]] as const;
+  for (const [unit, size] of units) {
     if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
   }
   return `${bytes} bytes`;

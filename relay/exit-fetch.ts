@@ -7,7 +7,8 @@ import type { LookupFunction } from 'node:net';
 import { decodeRequestHead, encodeResponseHead, HeadCollector, type RequestHead } from '../shared/fetch-codec.ts';
 import { isTpdpError, TpdpError } from '../shared/errors.ts';
 import type { CircuitStream } from '../shared/stream.ts';
-import { localAddressFor, type ExitContext } from './exit-connect.ts';
+import type { Logger } from '../node/log.ts';
+import { feedStream, localAddressFor, type ExitContext } from './exit-connect.ts';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'http2-settings']);
 const REFUSED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
@@ -40,7 +41,7 @@ function fixedLookup(address: string, family: 4 | 6): LookupFunction {
   };
 }
 
-export function serveFetch(context: ExitContext, stream: CircuitStream): void {
+export function serveFetch(context: ExitContext, stream: CircuitStream, log: Logger): void {
   const collector = new HeadCollector();
   let request: http.ClientRequest | undefined;
   // Body bytes that arrive while the destination is being resolved and checked: `rest` shared the
@@ -49,6 +50,7 @@ export function serveFetch(context: ExitContext, stream: CircuitStream): void {
   let answered = false;
   const fail = (err: unknown) => {
     const code = isTpdpError(err) ? err.code : 'DESTINATION_CONNECTION_ERROR';
+    log.debug('exit fetch failed', { reason: code, error: (err as Error).message });
     request?.destroy();
     stream.close(code, (err as Error).message);
   };
@@ -89,6 +91,7 @@ export function serveFetch(context: ExitContext, stream: CircuitStream): void {
 
   const start = async (head: RequestHead): Promise<http.ClientRequest> => {
     const url = checkedUrl(head);
+    log.debug('exit fetch', { method: head.method, destination: url.href });
     const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
     context.policy.checkPort(url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port));
     // The policy runs here, for names and IP literals alike (Node skips `lookup` for literals),
@@ -123,10 +126,7 @@ export function serveFetch(context: ExitContext, stream: CircuitStream): void {
       } catch (err) {
         return fail(err);
       }
-      stream.onWritable = () => res.resume();
-      res.on('data', (chunk: Buffer) => {
-        if (!stream.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length))) res.pause();
-      });
+      feedStream(res, stream, context.bandwidth);
       res.on('end', () => stream.finish());
       res.on('error', () => stream.close('DESTINATION_CONNECTION_ERROR'));
     });

@@ -7,9 +7,14 @@ import { serveFetch } from './exit-fetch.ts';
 
 export function createExit(context: ExitContext, log: Logger): (stream: CircuitStream, request: BeginRequest) => void {
   return (stream, request) => {
-    // Destinations are never logged: they would tie a user's activity to this relay's logs.
-    log.debug('exit stream', { kind: request.kind });
-    if (request.kind === 'connect') void serveConnect(context, stream, request.host, request.port);
-    else serveFetch(context, stream);
+    // Destinations go in fields node/log.ts scrubs: without --log-sensitive they would tie a
+    // user's activity to this relay's logs.
+    if (request.kind === 'connect') {
+      log.debug('exit stream', { kind: request.kind, destination: `${request.host}:${request.port}` });
+      void serveConnect(context, stream, request.host, request.port, log);
+    } else {
+      log.debug('exit stream', { kind: request.kind });
+      serveFetch(context, stream, log);
+    }
   };
 }

@@ -9,6 +9,7 @@ import { nodeCrypto } from '../node/crypto.ts';
 import { loadOrCreateKeys } from '../node/key-file.ts';
 import type { Logger } from '../node/log.ts';
 import { nodeWebSocketFactory } from '../node/websocket.ts';
+import { limitFactoryReads, TokenBucketLimiter, UNLIMITED, type BandwidthSettings } from '../node/bandwidth-limiter.ts';
 import { createExit } from './exit.ts';
 import { createExitPolicy } from './exit-policy.ts';
 import { joinPools } from './pool-client.ts';
@@ -29,6 +30,10 @@ export interface RelayOptions {
   limits?: Partial<RelayLimits>;
   /** Per-source connection limits on the listening side (relay/source-limits.ts). */
   sourceLimits?: Partial<SourceLimits>;
+  /** TCP connections the listener holds at once (default 10 000). */
+  maxConnections?: number;
+  /** Bandwidth limit on everything the relay reads (node/bandwidth-limiter.ts); none without it. */
+  bandwidth?: BandwidthSettings;
   log: Logger;
 }
 
@@ -92,7 +97,8 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const keys = loadOrCreateKeys(options.keyFile, { identity: 'ed25519', onion: 'x25519' }, nodeCrypto);
   const id = relayIdOf(keys.identity.publicKey, nodeCrypto);
   const handshakeTimeoutMs = options.limits?.handshakeTimeoutMs ?? 10_000;
-  const outboundSockets = nodeWebSocketFactory({ localAddress: options.outbound, handshakeTimeoutMs });
+  const bandwidth = options.bandwidth ? new TokenBucketLimiter(options.bandwidth) : UNLIMITED;
+  const outboundSockets = limitFactoryReads(nodeWebSocketFactory({ localAddress: options.outbound, handshakeTimeoutMs }), bandwidth);
   const extendChecks = extendPolicy(options.pools, log);
   const node = new RelayNode({
     crypto: nodeCrypto,
@@ -101,13 +107,14 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     log: log.child('circuits'),
     openLink: (url) => openWebSocketLink(outboundSockets, url, handshakeTimeoutMs),
     checkExtend: (url, identityKey) => extendChecks.check(url, identityKey),
-    exit: createExit({ policy: createExitPolicy(options.allowPrivate), localAddress: options.outbound, connectTimeoutMs: handshakeTimeoutMs }, log.child('exit')),
+    exit: createExit({ policy: createExitPolicy(options.allowPrivate), localAddress: options.outbound, connectTimeoutMs: handshakeTimeoutMs, bandwidth }, log.child('exit')),
   });
   const server = await startLinkServer({
     host: options.host,
     port: options.port,
     handshakeTimeoutMs,
-    maxConnections: 10_000,
+    maxConnections: options.maxConnections ?? 10_000,
+    bandwidth,
     sourceLimits: options.sourceLimits,
     log: log.child('listener'),
     onLink: (link) => node.addLink(link),

@@ -9,6 +9,7 @@ import { LINK_SUBPROTOCOL, MAX_MESSAGE_SIZE } from '../shared/cell.ts';
 import type { Link } from '../shared/link.ts';
 import { linkFromWebSocket, type WebSocketLike } from '../shared/websocket-link.ts';
 import type { Logger } from '../node/log.ts';
+import { limitWebSocketReads, type BandwidthLimiter } from '../node/bandwidth-limiter.ts';
 import { filterCreates } from './create-filter.ts';
 import { DEFAULT_SOURCE_LIMITS, SourceGate, type SourceLimits, type SourceTicket } from './source-limits.ts';
 
@@ -20,6 +21,8 @@ export interface LinkServerOptions {
   maxConnections: number;
   /** Per-source connection limits; defaults as Tor's. */
   sourceLimits?: Partial<SourceLimits>;
+  /** The relay's bandwidth limit, which every link's reads count against. */
+  bandwidth?: BandwidthLimiter;
   log: Logger;
   onLink(link: Link): void;
   /** Extra plain-HTTP routes (health); return false to fall through to 404. */
@@ -75,6 +78,9 @@ export function startLinkServer(options: LinkServerOptions): Promise<LinkServer>
     // A link now: from here the relay's own link timers (no circuit within the timeout) apply.
     clearTimeout(deadline);
     socket.on('error', () => {});
+    if (options.bandwidth) limitWebSocketReads(socket, options.bandwidth);
+    // Who connected goes in a field node/log.ts scrubs unless --log-sensitive.
+    options.log.debug('link accepted', { peer: `${req.socket.remoteAddress}:${req.socket.remotePort}` });
     // A link refused a whole burst's worth of CREATEs is flooding: it is closed.
     const filtered = filterCreates(socket as unknown as WebSocketLike, () => ticket.mayCreateCircuit(Date.now()), limits.circuitRate.capacity);
     options.onLink(linkFromWebSocket(filtered, false, 'inbound'));

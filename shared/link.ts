@@ -3,6 +3,7 @@
 // before any cell is handled, and any violation closes the whole link with a coded reason.
 import { CELL_COMMANDS, CELL_SIZE, decodeCells, encodeCell, MAX_CELLS_PER_MESSAGE, type Cell } from './cell.ts';
 import { REASONS, type ReasonName } from './errors.ts';
+import { LinkBacklog } from './link-backlog.ts';
 
 /** The transport under a link (a WebSocket, or an in-memory pipe in tests). */
 export interface LinkTransport {
@@ -43,6 +44,7 @@ export class Link {
   handlers: LinkHandlers = { onCell: () => {}, onClose: () => {} };
   private readonly transport: LinkTransport;
   private outbox: Uint8Array[] = [];
+  private readonly backlog = new LinkBacklog();
   private flushScheduled = false;
   private closed = false;
   private lastSent = Date.now();
@@ -73,6 +75,12 @@ export class Link {
 
   get bufferedAmount(): number {
     return this.transport.bufferedAmount + this.outbox.length * CELL_SIZE;
+  }
+
+  /** Bytes not sent yet (bufferedAmount), by circuit id: who holds this link's backlog. */
+  queuedByCircuit(): Map<number, number> {
+    this.backlog.trim(this.transport.bufferedAmount);
+    return this.backlog.byCircuit(this.outbox);
   }
 
   send(cell: Uint8Array): void {
@@ -131,6 +139,8 @@ export class Link {
     const cells = this.outbox;
     this.outbox = [];
     this.lastSent = Date.now();
+    this.backlog.trim(this.transport.bufferedAmount);
+    for (const cell of cells) this.backlog.add(cell);
     for (let i = 0; i < cells.length; i += MAX_CELLS_PER_MESSAGE) {
       const count = Math.min(MAX_CELLS_PER_MESSAGE, cells.length - i);
       if (count === 1) {

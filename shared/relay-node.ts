@@ -11,6 +11,7 @@ import { serverHandshake, type RelayKeys } from './handshake.ts';
 import { HopCrypto } from './hop-crypto.ts';
 import type { Link } from './link.ts';
 import type { LogSink } from './log-sink.ts';
+import { circuitsToShed, MEMORY_CHECK_FLOOR, MEMORY_CHECK_INTERVAL_MS } from './queue-memory.ts';
 import { decodeRelayBody, encodeRelayBody, RELAY_COMMANDS, type RelayCommand } from './relay-cell.ts';
 import type { BeginRequest } from './begin.ts';
 import type { CircuitStream } from './stream.ts';
@@ -31,6 +32,8 @@ export interface RelayLimits {
   maxRelayEarly: number;
   /** A link whose unsent bytes exceed this is closed: its peer is not reading. */
   maxLinkBufferedBytes: number;
+  /** Cell bytes queued in all links at once; past it the circuits holding most are closed (shared/queue-memory.ts). */
+  maxQueuedBytes: number;
 }
 
 export const DEFAULT_RELAY_LIMITS: RelayLimits = {
@@ -42,6 +45,7 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   idleLinkTimeoutMs: 5 * 60_000,
   maxRelayEarly: 8,
   maxLinkBufferedBytes: 32 * 1024 * 1024,
+  maxQueuedBytes: 256 * 1024 * 1024,
 };
 
 export interface RelayNodeOptions {
@@ -98,6 +102,7 @@ export class RelayNode {
   private circuitCount = 0;
   private pendingExtends = 0;
   private stopping = false;
+  private lastMemoryCheck = 0;
 
   constructor(options: RelayNodeOptions) {
     this.options = options;
@@ -238,7 +243,34 @@ export class RelayNode {
   }
 
   private checkBuffered(link: Link): void {
-    if (link.bufferedAmount > this.limits.maxLinkBufferedBytes) link.close('RESOURCE_LIMIT', 'peer is not reading: link buffer limit reached');
+    const buffered = link.bufferedAmount;
+    if (buffered > this.limits.maxLinkBufferedBytes) link.close('RESOURCE_LIMIT', 'peer is not reading: link buffer limit reached');
+    else if (buffered > MEMORY_CHECK_FLOOR && Date.now() - this.lastMemoryCheck >= MEMORY_CHECK_INTERVAL_MS) {
+      this.lastMemoryCheck = Date.now();
+      this.shedQueuedMemory();
+    }
+  }
+
+  /** Closes the circuits holding the most queued bytes while the relay holds more than maxQueuedBytes. */
+  private shedQueuedMemory(): void {
+    const { queued, victims } = circuitsToShed(this.links, this.limits.maxQueuedBytes);
+    if (victims.length === 0) return;
+    this.options.log.warn('circuits closed with RESOURCE_LIMIT: queued cells exceed the memory limit', {
+      queuedBytes: queued,
+      limitBytes: this.limits.maxQueuedBytes,
+      circuits: victims.length,
+      freedBytes: victims.reduce((sum, v) => sum + v.bytes, 0),
+    });
+    const touched = new Set<Link>();
+    for (const { circuit } of victims) {
+      touched.add(circuit.prevLink);
+      if (circuit.nextLink) touched.add(circuit.nextLink);
+      this.destroy(circuit, 'RESOURCE_LIMIT', 'queued cells exceed the memory limit');
+    }
+    // A link left with no circuit and a backlog only holds dead cells: closing it frees them.
+    for (const link of touched) {
+      if (this.links.get(link)?.circuits.size === 0 && link.bufferedAmount > 0) link.close('RESOURCE_LIMIT', 'queued cells exceed the memory limit');
+    }
   }
 
   private handleLocal(circuit: RelayCircuit, command: RelayCommand, streamId: number, data: Uint8Array, early: boolean): void {

@@ -1,7 +1,7 @@
 // `allium demo` (what `npm start` runs): a local network with the demo site, ready to use.
-import { createLogger } from '../../node/log.ts';
 import { startDemoNetwork } from '../../demo/network.ts';
 import { CliError, defineCommand, portOption, serve } from '../command.ts';
+import { LOG_OPTIONS, commandLogger, logHelp } from '../log-options.ts';
 
 const DEFAULT_BASE_PORT = 7070;
 
@@ -20,18 +20,20 @@ Options:
   --base-port P             pool on P, relays on P+1…P+N, site on P+N+1; 0 picks free ports
                             (default ${DEFAULT_BASE_PORT})
   --json                    print one JSON line with the pool, relays, site and demo user once ready
+${logHelp()}
   -h, --help                show this help
 `,
   options: {
     relays: { type: 'string' },
     'base-port': { type: 'string' },
     json: { type: 'boolean' },
+    ...LOG_OPTIONS,
   },
   async run(values) {
     const relays = values.relays === undefined ? 5 : Number(values.relays);
     if (!Number.isInteger(relays) || relays < 3 || relays > 250) throw new CliError(`--relays must be a whole number from 3 to 250, got "${values.relays}"`, 2);
     const basePort = portOption(values['base-port'], 'base-port', DEFAULT_BASE_PORT);
-    const log = createLogger('demo');
+    const log = commandLogger('demo', values);
     return serve(values.json === true, async () => {
       const started = Date.now();
       const network = await startDemoNetwork({ relays, basePort, log });

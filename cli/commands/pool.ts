@@ -3,6 +3,8 @@
 import { dataFile } from '../../node/data-dir.ts';
 import { POOL_DEFAULTS, startPool } from '../../pool/server.ts';
 import { CliError, defineCommand, portOption, secondsOption, serve } from '../command.ts';
+import { POOL_LIMIT_HELP, POOL_LIMIT_OPTIONS, poolFloodLimits } from '../limit-options.ts';
+import { LOG_OPTIONS, commandLogger, logHelp } from '../log-options.ts';
 
 const DEFAULT_PORT = 7070;
 
@@ -27,7 +29,9 @@ Options:
   --gc-interval S           how often deprecated relays and expired nonces are freed, in seconds (default ${seconds(POOL_DEFAULTS.gcIntervalMs)})
   --max-relays N            most relays registered at once (default ${POOL_DEFAULTS.maxRelays})
   --json                    print {"pool":URL,"poolKey":KEY} on one line once listening; logs go to stderr
+${logHelp()}
   -h, --help                show this help
+${POOL_LIMIT_HELP}
 `,
   options: {
     host: { type: 'string' },
@@ -38,6 +42,8 @@ Options:
     'gc-interval': { type: 'string' },
     'max-relays': { type: 'string' },
     json: { type: 'boolean' },
+    ...POOL_LIMIT_OPTIONS,
+    ...LOG_OPTIONS,
   },
   async run(values) {
     const maxRelays = values['max-relays'] === undefined ? POOL_DEFAULTS.maxRelays : Number(values['max-relays']);
@@ -50,6 +56,8 @@ Options:
       deprecationDelayMs: secondsOption(values['deprecation-delay'], 'deprecation-delay', POOL_DEFAULTS.deprecationDelayMs),
       gcIntervalMs: secondsOption(values['gc-interval'], 'gc-interval', POOL_DEFAULTS.gcIntervalMs),
       maxRelays,
+      floodLimits: poolFloodLimits(values),
+      log: commandLogger('pool', values),
     };
     return serve(values.json === true, async () => {
       const pool = await startPool(options);

@@ -1,12 +1,12 @@
 // `allium proxy`: a local SOCKS5 and HTTP proxy so any program can use the network.
 import { createNodeClient } from '../../node/client.ts';
 import { dataFile } from '../../node/data-dir.ts';
-import { createLogger } from '../../node/log.ts';
 import { startControl } from '../../proxy/control.ts';
 import { loadControlToken } from '../../proxy/control-token.ts';
 import { startProxy } from '../../proxy/server.ts';
 import { CliError, defineCommand, portOption, serve } from '../command.ts';
 import { POOL_HELP, POOL_OPTIONS, poolRefs } from '../pool-options.ts';
+import { LOG_OPTIONS, commandLogger, logHelp } from '../log-options.ts';
 
 const DEFAULT_SOCKS_PORT = 9050;
 const DEFAULT_HTTP_PORT = 8118;
@@ -37,6 +37,7 @@ ${POOL_HELP}
                             (default ${dataFile('proxy-control-token')})
   --json                    print {"socks":"127.0.0.1:P","http":"127.0.0.1:P"} once listening,
                             with "control":"http://127.0.0.1:P" when --control is given
+${logHelp()}
   -h, --help                show this help
 `,
   options: {
@@ -47,6 +48,7 @@ ${POOL_HELP}
     control: { type: 'string' },
     'control-token': { type: 'string' },
     json: { type: 'boolean' },
+    ...LOG_OPTIONS,
   },
   async run(values) {
     const pools = poolRefs(values);
@@ -58,7 +60,7 @@ ${POOL_HELP}
     if (controlPort === undefined && values['control-token'] !== undefined) throw new CliError('--control-token needs --control', 2);
     if (controlPort !== undefined && controlPort !== 0 && (controlPort === socksPort || controlPort === httpPort)) throw new CliError('--control needs a port of its own', 2);
     const token = controlPort === undefined ? undefined : controlToken((values['control-token'] as string | undefined) ?? dataFile('proxy-control-token'));
-    const log = createLogger('proxy');
+    const log = commandLogger('proxy', values);
     if (token?.exposed) log.warn('the control token file can be read by other users: chmod 600 it, or delete it for a new token', { file: token.file });
     return serve(values.json === true, async () => {
       const client = createNodeClient({ pools, log: log.child('client') });

@@ -1,10 +1,11 @@
 // `allium relay`: runs a relay and keeps it registered with its pools.
 import { dataFile } from '../../node/data-dir.ts';
-import { createLogger } from '../../node/log.ts';
 import { isIP } from 'node:net';
 import { startRelay } from '../../relay/relay.ts';
 import { CliError, defineCommand, portOption, secondsOption, serve } from '../command.ts';
 import { POOL_HELP, POOL_OPTIONS, poolRefs } from '../pool-options.ts';
+import { RELAY_LIMIT_HELP, RELAY_LIMIT_OPTIONS, relayLimitSettings } from '../limit-options.ts';
+import { LOG_OPTIONS, commandLogger, logHelp } from '../log-options.ts';
 
 const DEFAULT_PORT = 9001;
 
@@ -31,7 +32,9 @@ ${POOL_HELP}
   --nickname NAME           a name for this relay in pool lists (letters, digits, _ and -)
   --handshake-timeout S     bound on link and circuit handshakes, in seconds (default 10)
   --json                    print {"id":ID,"url":URL} on one line once listed by every pool
+${logHelp()}
   -h, --help                show this help
+${RELAY_LIMIT_HELP}
 `,
   options: {
     ...POOL_OPTIONS,
@@ -44,6 +47,8 @@ ${POOL_HELP}
     nickname: { type: 'string' },
     'handshake-timeout': { type: 'string' },
     json: { type: 'boolean' },
+    ...RELAY_LIMIT_OPTIONS,
+    ...LOG_OPTIONS,
   },
   async run(values) {
     const pools = poolRefs(values);
@@ -51,7 +56,8 @@ ${POOL_HELP}
     if (outbound !== undefined && isIP(outbound) === 0) throw new CliError(`--outbound must be an IP address, got "${outbound}"`, 2);
     const publicUrl = values['public-url'] as string | undefined;
     if (publicUrl !== undefined && !/^wss?:\/\/[^\s/]+/.test(publicUrl)) throw new CliError(`--public-url must be a ws:// or wss:// URL, got "${publicUrl}"`, 2);
-    const log = createLogger('relay');
+    const { limits, sourceLimits, maxConnections, bandwidth } = relayLimitSettings(values);
+    const log = commandLogger('relay', values);
     return serve(values.json === true, async () => {
       const relay = await startRelay({
         pools,
@@ -62,7 +68,10 @@ ${POOL_HELP}
         outbound,
         allowPrivate: values['allow-private'] === true,
         nickname: values.nickname as string | undefined,
-        limits: { handshakeTimeoutMs: secondsOption(values['handshake-timeout'], 'handshake-timeout', 10_000) },
+        limits: { ...limits, handshakeTimeoutMs: secondsOption(values['handshake-timeout'], 'handshake-timeout', 10_000) },
+        sourceLimits,
+        maxConnections,
+        bandwidth,
         log,
       });
       return {
