@@ -12,6 +12,7 @@ import { nodeWebSocketFactory } from '../node/websocket.ts';
 import { limitFactoryReads, TokenBucketLimiter, UNLIMITED, type BandwidthSettings } from '../node/bandwidth-limiter.ts';
 import { createExit } from './exit.ts';
 import { createExitPolicy } from './exit-policy.ts';
+import { DEFAULT_ONION_KEY_GRACE_MS, DEFAULT_ONION_KEY_ROTATION_MS, OnionKeyRing } from './onion-keys.ts';
 import { joinPools } from './pool-client.ts';
 import type { SourceLimits } from './source-limits.ts';
 import { startLinkServer } from './ws-server.ts';
@@ -27,6 +28,15 @@ export interface RelayOptions {
   outbound?: string;
   allowPrivate: boolean;
   nickname?: string;
+  /** Operator contact published in the descriptor. */
+  contact?: string;
+  /** Ids of the operator's other relays (docs/RELAY-METADATA.md). */
+  family?: string[];
+  /** Canonical port policy summary (shared/port-policy.ts); default every port. */
+  exitPolicy?: string;
+  /** Onion-key rotation period and grace (default 28 and 7 days). */
+  onionKeyRotationMs?: number;
+  onionKeyGraceMs?: number;
   limits?: Partial<RelayLimits>;
   /** Per-source connection limits on the listening side (relay/source-limits.ts). */
   sourceLimits?: Partial<SourceLimits>;
@@ -94,7 +104,15 @@ function extendPolicy(pools: PoolRef[], log: Logger) {
 
 export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const { log } = options;
-  const keys = loadOrCreateKeys(options.keyFile, { identity: 'ed25519', onion: 'x25519' }, nodeCrypto);
+  const { identity } = loadOrCreateKeys(options.keyFile, { identity: 'ed25519' }, nodeCrypto);
+  const keys = new OnionKeyRing({
+    keyFile: options.keyFile,
+    identity,
+    crypto: nodeCrypto,
+    rotationMs: options.onionKeyRotationMs ?? DEFAULT_ONION_KEY_ROTATION_MS,
+    graceMs: options.onionKeyGraceMs ?? DEFAULT_ONION_KEY_GRACE_MS,
+    log: log.child('keys'),
+  });
   const id = relayIdOf(keys.identity.publicKey, nodeCrypto);
   const handshakeTimeoutMs = options.limits?.handshakeTimeoutMs ?? 10_000;
   const bandwidth = options.bandwidth ? new TokenBucketLimiter(options.bandwidth) : UNLIMITED;
@@ -107,7 +125,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     log: log.child('circuits'),
     openLink: (url) => openWebSocketLink(outboundSockets, url, handshakeTimeoutMs),
     checkExtend: (url, identityKey) => extendChecks.check(url, identityKey),
-    exit: createExit({ policy: createExitPolicy(options.allowPrivate), localAddress: options.outbound, connectTimeoutMs: handshakeTimeoutMs, bandwidth }, log.child('exit')),
+    exit: createExit({ policy: createExitPolicy(options.allowPrivate, undefined, options.exitPolicy), localAddress: options.outbound, connectTimeoutMs: handshakeTimeoutMs, bandwidth }, log.child('exit')),
   });
   const server = await startLinkServer({
     host: options.host,
@@ -135,8 +153,10 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       onionKey: toBase64Url(keys.onion.publicKey),
       url,
       outbound: options.outbound ? [options.outbound] : [],
-      exit: { allowPrivate: options.allowPrivate },
+      exit: { allowPrivate: options.allowPrivate, policy: options.exitPolicy },
       ...(options.nickname ? { nickname: options.nickname } : {}),
+      contact: options.contact,
+      family: options.family,
     },
   });
   log.info('relay listening', { id, url, allowPrivate: options.allowPrivate });
@@ -148,11 +168,14 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     await server.close();
     throw err;
   }
+  // The descriptor follows the relay: each new onion key is registered with every pool.
+  keys.start((onion) => membership.update({ onionKey: toBase64Url(onion.publicKey) }));
   return {
     id,
     url,
     node,
     async close() {
+      keys.stop();
       node.shutdown();
       extendChecks.stop();
       await membership.stop();

@@ -5,6 +5,7 @@ import { startRelay } from '../../relay/relay.ts';
 import { CliError, defineCommand, portOption, secondsOption, serve } from '../command.ts';
 import { POOL_HELP, POOL_OPTIONS, poolRefs } from '../pool-options.ts';
 import { RELAY_LIMIT_HELP, RELAY_LIMIT_OPTIONS, relayLimitSettings } from '../limit-options.ts';
+import { RELAY_METADATA_HELP, RELAY_METADATA_OPTIONS, relayMetadataSettings } from '../relay-metadata-options.ts';
 import { LOG_OPTIONS, commandLogger, logHelp } from '../log-options.ts';
 
 const DEFAULT_PORT = 9001;
@@ -30,6 +31,7 @@ ${POOL_HELP}
   --allow-private           let the exit reach private, loopback and link-local addresses
                             (only for local test networks)
   --nickname NAME           a name for this relay in pool lists (letters, digits, _ and -)
+${RELAY_METADATA_HELP}
   --handshake-timeout S     bound on link and circuit handshakes, in seconds (default 10)
   --json                    print {"id":ID,"url":URL} on one line once listed by every pool
 ${logHelp()}
@@ -45,6 +47,7 @@ ${RELAY_LIMIT_HELP}
     outbound: { type: 'string' },
     'allow-private': { type: 'boolean' },
     nickname: { type: 'string' },
+    ...RELAY_METADATA_OPTIONS,
     'handshake-timeout': { type: 'string' },
     json: { type: 'boolean' },
     ...RELAY_LIMIT_OPTIONS,
@@ -57,6 +60,7 @@ ${RELAY_LIMIT_HELP}
     const publicUrl = values['public-url'] as string | undefined;
     if (publicUrl !== undefined && !/^wss?:\/\/[^\s/]+/.test(publicUrl)) throw new CliError(`--public-url must be a ws:// or wss:// URL, got "${publicUrl}"`, 2);
     const { limits, sourceLimits, maxConnections, bandwidth } = relayLimitSettings(values);
+    const metadata = relayMetadataSettings(values);
     const log = commandLogger('relay', values);
     return serve(values.json === true, async () => {
       const relay = await startRelay({
@@ -68,6 +72,7 @@ ${RELAY_LIMIT_HELP}
         outbound,
         allowPrivate: values['allow-private'] === true,
         nickname: values.nickname as string | undefined,
+        ...metadata,
         limits: { ...limits, handshakeTimeoutMs: secondsOption(values['handshake-timeout'], 'handshake-timeout', 10_000) },
         sourceLimits,
         maxConnections,
