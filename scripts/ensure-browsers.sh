@@ -8,6 +8,7 @@ firefox=/usr/lib/firefox-esr/firefox-esr
 missing=()
 [ -x "$chromium" ] || missing+=(chromium)
 [ -x "$firefox" ] || missing+=(firefox-esr)
+command -v openssl >/dev/null || missing+=(openssl) # test/tls.test.ts makes its certificates with it
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "allium: installing ${missing[*]} for the browser tests (apt-get)…" >&2
