@@ -1,6 +1,6 @@
 // The pool index: relays register signed descriptors and keep them alive with signed heartbeats;
 // clients fetch the list of live relays signed with the pool's key. docs/POOL.md is the API.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeKey, toBase64Url } from '../shared/bytes.ts';
 import { ED25519_KEY_BYTES, type CryptoProvider, type KeyPair } from '../shared/crypto/provider.ts';
@@ -14,6 +14,9 @@ import {
 import { nodeCrypto } from '../node/crypto.ts';
 import { loadOrCreateKeys } from '../node/key-file.ts';
 import { createLogger, errorMessage, type Logger } from '../node/log.ts';
+import { requestSource, trustedProxySet } from '../node/peer-address.ts';
+import type { TlsFiles } from '../node/tls-credentials.ts';
+import { createHttpServer } from '../node/tls-server.ts';
 import { DEFAULT_POOL_FLOOD_LIMITS, FloodLimits, type PoolFloodLimits } from './flood-limits.ts';
 import { HttpError, readJsonBody, sendError, sendJson } from './http.ts';
 import { SignedListCache } from './list-cache.ts';
@@ -38,6 +41,10 @@ export type PoolOptions = {
   crypto?: CryptoProvider;
   /** Per-source limits on POST requests and on new registrations (pool/flood-limits.ts). */
   floodLimits?: Partial<PoolFloodLimits>;
+  /** Serve https:// with these certificate and key files (reloaded when they change). */
+  tls?: TlsFiles;
+  /** Reverse proxies whose X-Forwarded-For names the source of their requests (node/peer-address.ts). */
+  trustedProxies?: string[];
 };
 
 export type RunningPool = { url: string; poolKey: string; close(): Promise<void> };
@@ -83,6 +90,7 @@ export async function startPool(opts: PoolOptions = {}): Promise<RunningPool> {
   const list = new SignedListCache({ registry, poolKey, crypto, maxAgeMs: RESIGN_INTERVAL_MS });
   const timings = { heartbeatPeriod: heartbeatPeriodMs, deprecationDelay: deprecationDelayMs };
   const flood = new FloodLimits({ ...DEFAULT_POOL_FLOOD_LIMITS, ...opts.floodLimits }, log);
+  const trustedProxies = trustedProxySet(opts.trustedProxies ?? []);
 
   const statementOf = (body: unknown, kind: StatementKind, now: number) => {
     let opened;
@@ -175,7 +183,7 @@ export async function startPool(opts: PoolOptions = {}): Promise<RunningPool> {
       if (req.method !== route.method) {
         throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${path} accepts ${route.method} only`, { allow: route.method });
       }
-      const source = req.socket.remoteAddress ?? '';
+      const source = requestSource(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trustedProxies);
       // Checked before the body is read: a flood costs the pool no JSON parsing and no signature check.
       if (route.method === 'POST') flood.admitRequest(source, Date.now());
       const body = route.method === 'POST' ? await readJsonBody(req, MAX_BODY_BYTES) : undefined;
@@ -191,9 +199,14 @@ export async function startPool(opts: PoolOptions = {}): Promise<RunningPool> {
     }
   };
 
-  const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {
-    void handle(req, res);
-  });
+  const server = createHttpServer(
+    { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS },
+    (req, res) => {
+      void handle(req, res);
+    },
+    opts.tls,
+    log,
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.port ?? 0, settings.host, () => {
@@ -202,7 +215,7 @@ export async function startPool(opts: PoolOptions = {}): Promise<RunningPool> {
     });
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`;
 
   const gcTimer = setInterval(() => {
     const now = Date.now();

@@ -9,6 +9,9 @@ import { nodeCrypto } from '../node/crypto.ts';
 import { loadOrCreateKeys } from '../node/key-file.ts';
 import type { Logger } from '../node/log.ts';
 import { nodeWebSocketFactory } from '../node/websocket.ts';
+import { trustedProxySet } from '../node/peer-address.ts';
+import type { TlsFiles } from '../node/tls-credentials.ts';
+import { nodeFetch } from '../node/tls-fetch.ts';
 import { limitFactoryReads, TokenBucketLimiter, UNLIMITED, type BandwidthSettings } from '../node/bandwidth-limiter.ts';
 import { createExit } from './exit.ts';
 import { createExitPolicy } from './exit-policy.ts';
@@ -22,7 +25,7 @@ export interface RelayOptions {
   keyFile: string;
   host: string;
   port: number;
-  /** URL published in the descriptor; default ws://host:port. */
+  /** URL published in the descriptor; default ws://host:port (wss:// with tls). */
   publicUrl?: string;
   /** Source address of outbound connections (exit traffic and links to other relays). */
   outbound?: string;
@@ -40,6 +43,12 @@ export interface RelayOptions {
   limits?: Partial<RelayLimits>;
   /** Per-source connection limits on the listening side (relay/source-limits.ts). */
   sourceLimits?: Partial<SourceLimits>;
+  /** Serve wss:// with these certificate and key files (reloaded when they change). */
+  tls?: TlsFiles;
+  /** PEM certificates trusted, on top of the system's, for https:// pools and wss:// relays. */
+  ca?: string[];
+  /** Reverse proxies whose X-Forwarded-For names the source of their connections. */
+  trustedProxies?: string[];
   /** TCP connections the listener holds at once (default 10 000). */
   maxConnections?: number;
   /** Bandwidth limit on everything the relay reads (node/bandwidth-limiter.ts); none without it. */
@@ -65,7 +74,7 @@ const DIRECTORY_MISS_REFRESH_MS = 1_000;
  * listed; a miss waits for the next refresh (a relay that joined since), and misses never make
  * more than one request per DIRECTORY_MISS_REFRESH_MS to the pools.
  */
-function extendPolicy(pools: PoolRef[], log: Logger) {
+function extendPolicy(pools: PoolRef[], fetch: typeof globalThis.fetch, log: Logger) {
   let relays: DirectoryRelay[] = [];
   let attemptedAt = 0;
   let pending: Promise<void> | undefined;
@@ -116,8 +125,9 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const id = relayIdOf(keys.identity.publicKey, nodeCrypto);
   const handshakeTimeoutMs = options.limits?.handshakeTimeoutMs ?? 10_000;
   const bandwidth = options.bandwidth ? new TokenBucketLimiter(options.bandwidth) : UNLIMITED;
-  const outboundSockets = limitFactoryReads(nodeWebSocketFactory({ localAddress: options.outbound, handshakeTimeoutMs }), bandwidth);
-  const extendChecks = extendPolicy(options.pools, log);
+  const outboundSockets = limitFactoryReads(nodeWebSocketFactory({ localAddress: options.outbound, handshakeTimeoutMs, ca: options.ca }), bandwidth);
+  const poolFetch = nodeFetch({ ca: options.ca });
+  const extendChecks = extendPolicy(options.pools, poolFetch, log);
   const node = new RelayNode({
     crypto: nodeCrypto,
     keys,
@@ -134,6 +144,8 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     maxConnections: options.maxConnections ?? 10_000,
     bandwidth,
     sourceLimits: options.sourceLimits,
+    tls: options.tls,
+    trustedProxies: trustedProxySet(options.trustedProxies ?? []),
     log: log.child('listener'),
     onLink: (link) => node.addLink(link),
     onRequest: (req, res) => {
@@ -143,11 +155,12 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       return true;
     },
   });
-  const url = options.publicUrl ?? `ws://${options.host.includes(':') ? `[${options.host}]` : options.host}:${server.port}`;
+  const url = options.publicUrl ?? `${options.tls ? 'wss' : 'ws'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${server.port}`;
   const membership = joinPools({
     pools: options.pools,
     identity: keys.identity,
     crypto: nodeCrypto,
+    fetch: poolFetch,
     log: log.child('pools'),
     descriptorFields: {
       onionKey: toBase64Url(keys.onion.publicKey),

@@ -4,6 +4,7 @@ import { createNodeClient } from '../../node/client.ts';
 import { createLogger } from '../../node/log.ts';
 import { CliError, defineCommand } from '../command.ts';
 import { POOL_HELP, POOL_OPTIONS, poolRefs } from '../pool-options.ts';
+import { CA_HELP, CA_OPTIONS, caOption } from '../tls-options.ts';
 
 export default defineCommand({
   name: 'fetch',
@@ -16,6 +17,7 @@ The response body goes to stdout; the destination sees the exit's address, never
 
 Options:
 ${POOL_HELP}
+${CA_HELP}
   -X, --method M            HTTP method (default GET)
   -H, --header "N: V"       request header (repeatable)
   -d, --data TEXT           request body (default method becomes POST)
@@ -25,6 +27,7 @@ ${POOL_HELP}
 `,
   options: {
     ...POOL_OPTIONS,
+    ...CA_OPTIONS,
     method: { type: 'string', short: 'X' },
     header: { type: 'string', short: 'H', multiple: true },
     data: { type: 'string', short: 'd' },
@@ -48,7 +51,7 @@ ${POOL_HELP}
     const data = values.data as string | undefined;
     const method = (values.method as string | undefined) ?? (data === undefined ? 'GET' : 'POST');
     const log = createLogger('fetch');
-    const client = createNodeClient({ pools: poolRefs(values), log });
+    const client = createNodeClient({ pools: poolRefs(values), ca: caOption(values), log });
     if (values.verbose) {
       client.onCircuitEvent((e) => process.stderr.write(`circuit ${e.phase}: ${e.relays.map((r) => `${r.id.slice(0, 8)} ${r.url}`).join(' → ')}${e.error ? ` (${e.error.code}: ${e.error.message})` : ''}\n`));
     }

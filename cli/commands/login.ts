@@ -7,6 +7,7 @@ import { createNodeClient } from '../../node/client.ts';
 import { createLogger } from '../../node/log.ts';
 import { CliError, defineCommand } from '../command.ts';
 import { POOL_HELP, POOL_OPTIONS, poolRefs } from '../pool-options.ts';
+import { CA_HELP, CA_OPTIONS, caOption } from '../tls-options.ts';
 import { readPassword } from './site.ts';
 
 export default defineCommand({
@@ -20,17 +21,20 @@ checks the site's signature, and prints the secret the site reveals to logged-in
 
 Options:
 ${POOL_HELP}
+${CA_HELP}
   --site URL                the site, e.g. the demo's http://127.0.0.1:7076
   --user NAME               the account name
   -h, --help                show this help
 `,
   options: {
     ...POOL_OPTIONS,
+    ...CA_OPTIONS,
     site: { type: 'string' },
     user: { type: 'string' },
   },
   async run(values) {
     const pools = poolRefs(values);
+    const ca = caOption(values);
     const site = values.site as string | undefined;
     const user = values.user as string | undefined;
     if (!site) throw new CliError('--site URL is required', 2);
@@ -41,7 +45,7 @@ ${POOL_HELP}
       throw new CliError(`--site "${site}" is not a URL`, 2);
     }
     const password = await readPassword(user);
-    const client = createNodeClient({ pools, log: createLogger('login') });
+    const client = createNodeClient({ pools, ca, log: createLogger('login') });
     try {
       const result = await scramLogin({
         fetch: (input, init) => client.fetch(input as string, init),

@@ -3,6 +3,7 @@
 import { dataFile } from '../../node/data-dir.ts';
 import { POOL_DEFAULTS, startPool } from '../../pool/server.ts';
 import { CliError, defineCommand, portOption, secondsOption, serve } from '../command.ts';
+import { TLS_SERVER_OPTIONS, tlsFilesOption, tlsServerHelp, trustedProxiesOption } from '../tls-options.ts';
 import { POOL_LIMIT_HELP, POOL_LIMIT_OPTIONS, poolFloodLimits } from '../limit-options.ts';
 import { LOG_OPTIONS, commandLogger, logHelp } from '../log-options.ts';
 
@@ -28,12 +29,14 @@ Options:
   --deprecation-delay S     a relay silent this long is no longer listed, in seconds (default ${seconds(POOL_DEFAULTS.deprecationDelayMs)})
   --gc-interval S           how often deprecated relays and expired nonces are freed, in seconds (default ${seconds(POOL_DEFAULTS.gcIntervalMs)})
   --max-relays N            most relays registered at once (default ${POOL_DEFAULTS.maxRelays})
+${tlsServerHelp('https://')}
   --json                    print {"pool":URL,"poolKey":KEY} on one line once listening; logs go to stderr
 ${logHelp()}
   -h, --help                show this help
 ${POOL_LIMIT_HELP}
 `,
   options: {
+    ...TLS_SERVER_OPTIONS,
     host: { type: 'string' },
     port: { type: 'string' },
     key: { type: 'string' },
@@ -58,6 +61,8 @@ ${POOL_LIMIT_HELP}
       maxRelays,
       floodLimits: poolFloodLimits(values),
       log: commandLogger('pool', values),
+      tls: tlsFilesOption(values),
+      trustedProxies: trustedProxiesOption(values),
     };
     return serve(values.json === true, async () => {
       const pool = await startPool(options);

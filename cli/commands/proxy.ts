@@ -6,6 +6,7 @@ import { loadControlToken } from '../../proxy/control-token.ts';
 import { startProxy } from '../../proxy/server.ts';
 import { CliError, defineCommand, portOption, serve } from '../command.ts';
 import { POOL_HELP, POOL_OPTIONS, poolRefs } from '../pool-options.ts';
+import { CA_HELP, CA_OPTIONS, caOption } from '../tls-options.ts';
 import { LOG_OPTIONS, commandLogger, logHelp } from '../log-options.ts';
 
 const DEFAULT_SOCKS_PORT = 9050;
@@ -26,6 +27,7 @@ different circuits; the credentials are never checked, only used to keep activit
 
 Options:
 ${POOL_HELP}
+${CA_HELP}
   --socks P                 SOCKS5 port, 0 for any free port (default ${DEFAULT_SOCKS_PORT})
   --http P                  HTTP proxy port, 0 for any free port (default ${DEFAULT_HTTP_PORT})
   --host H                  address to listen on (default 127.0.0.1; anything else lets others
@@ -42,6 +44,7 @@ ${logHelp()}
 `,
   options: {
     ...POOL_OPTIONS,
+    ...CA_OPTIONS,
     socks: { type: 'string' },
     http: { type: 'string' },
     host: { type: 'string' },
@@ -52,6 +55,7 @@ ${logHelp()}
   },
   async run(values) {
     const pools = poolRefs(values);
+    const ca = caOption(values);
     const host = (values.host as string | undefined) ?? '127.0.0.1';
     const socksPort = portOption(values.socks, 'socks', DEFAULT_SOCKS_PORT);
     const httpPort = portOption(values.http, 'http', DEFAULT_HTTP_PORT);
@@ -63,7 +67,7 @@ ${logHelp()}
     const log = commandLogger('proxy', values);
     if (token?.exposed) log.warn('the control token file can be read by other users: chmod 600 it, or delete it for a new token', { file: token.file });
     return serve(values.json === true, async () => {
-      const client = createNodeClient({ pools, log: log.child('client') });
+      const client = createNodeClient({ pools, ca, log: log.child('client') });
       client.onCircuitEvent((e) =>
         log.info(`circuit ${e.phase}`, { relays: e.relays.map((r) => r.id.slice(0, 8)), ...(e.error ? { error: e.error.code } : {}) }),
       );

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { startRelay } from '../../relay/relay.ts';
 import { CliError, defineCommand, portOption, secondsOption, serve } from '../command.ts';
 import { POOL_HELP, POOL_OPTIONS, poolRefs } from '../pool-options.ts';
+import { CA_HELP, CA_OPTIONS, caOption, TLS_SERVER_OPTIONS, tlsFilesOption, tlsServerHelp, trustedProxiesOption } from '../tls-options.ts';
 import { RELAY_LIMIT_HELP, RELAY_LIMIT_OPTIONS, relayLimitSettings } from '../limit-options.ts';
 import { RELAY_METADATA_HELP, RELAY_METADATA_OPTIONS, relayMetadataSettings } from '../relay-metadata-options.ts';
 import { LOG_OPTIONS, commandLogger, logHelp } from '../log-options.ts';
@@ -24,7 +25,10 @@ ${POOL_HELP}
   --host H                  address to listen on (default 127.0.0.1; 0.0.0.0 on a server)
   --port P                  TCP port, 0 for any free port (default ${DEFAULT_PORT})
   --public-url URL          ws:// or wss:// URL clients reach this relay at
-                            (default ws://HOST:PORT; set it behind a proxy or NAT)
+                            (default ws://HOST:PORT, wss:// with --tls-cert; set it behind
+                            a proxy or NAT)
+${tlsServerHelp('wss://')}
+${CA_HELP}
   --key FILE                identity and onion key file, created on first run
                             (default $XDG_DATA_HOME/allium/relay-key.json)
   --outbound IP             source address for exit traffic and links to other relays
@@ -40,6 +44,8 @@ ${RELAY_LIMIT_HELP}
 `,
   options: {
     ...POOL_OPTIONS,
+    ...TLS_SERVER_OPTIONS,
+    ...CA_OPTIONS,
     host: { type: 'string' },
     port: { type: 'string' },
     'public-url': { type: 'string' },
@@ -61,6 +67,9 @@ ${RELAY_LIMIT_HELP}
     if (publicUrl !== undefined && !/^wss?:\/\/[^\s/]+/.test(publicUrl)) throw new CliError(`--public-url must be a ws:// or wss:// URL, got "${publicUrl}"`, 2);
     const { limits, sourceLimits, maxConnections, bandwidth } = relayLimitSettings(values);
     const metadata = relayMetadataSettings(values);
+    const tls = tlsFilesOption(values);
+    const ca = caOption(values);
+    const trustedProxies = trustedProxiesOption(values);
     const log = commandLogger('relay', values);
     return serve(values.json === true, async () => {
       const relay = await startRelay({
@@ -69,6 +78,9 @@ ${RELAY_LIMIT_HELP}
         host: (values.host as string | undefined) ?? '127.0.0.1',
         port: portOption(values.port, 'port', DEFAULT_PORT),
         publicUrl,
+        tls,
+        ca,
+        trustedProxies,
         outbound,
         allowPrivate: values['allow-private'] === true,
         nickname: values.nickname as string | undefined,
