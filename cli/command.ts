@@ -151,26 +151,49 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/** A service asked to stop while starting gets this long to give up cleanly before we exit anyway. */
+const ABANDON_START_MS = 10_000;
+
 /**
  * Starts a long-running service, announces it once ready, and stops it cleanly on SIGINT/SIGTERM.
- * With --json exactly one JSON line goes to stdout; all logs go to stderr.
+ * With --json exactly one JSON line goes to stdout; all logs go to stderr. A signal that arrives
+ * while starting aborts `start` through its AbortSignal (a relay no pool lists yet must still stop
+ * when systemd says so).
  */
-export async function serve(json: boolean, start: () => Promise<RunningService>): Promise<number> {
+export async function serve(json: boolean, start: (signal: AbortSignal) => Promise<RunningService>): Promise<number> {
   // Signals are caught from the start: one that arrives while starting, or in the instant after
   // the ready line (a supervisor may stop us as soon as it reads it), still stops us cleanly.
   let signalled: NodeJS.Signals | undefined;
   let onStop: ((signal: NodeJS.Signals) => void) | undefined;
+  const starting = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {
       process.stderr.write(`allium: second ${signal}, exiting now\n`);
       process.exit(130);
     }
     signalled = signal;
-    onStop?.(signal);
+    if (onStop) return onStop(signal);
+    starting.abort(new Error(`stopped by ${signal} before it was ready`));
+    setTimeout(() => {
+      process.stderr.write(`allium: did not stop within ${ABANDON_START_MS / 1000} s of ${signal}, exiting now\n`);
+      process.exit(1);
+    }, ABANDON_START_MS).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const service = await start();
+  // SIGHUP asks for a reload (TLS files: node/tls-reload.ts listens for it too). With nothing to
+  // reload it must not do Node's default, which is to exit: `systemctl reload` would kill us.
+  process.on('SIGHUP', () => {
+    if (process.listenerCount('SIGHUP') === 1) process.stderr.write('allium: SIGHUP: nothing to reload\n');
+  });
+  let service: RunningService;
+  try {
+    service = await start(starting.signal);
+  } catch (err) {
+    if (!starting.signal.aborted) throw err;
+    process.stderr.write(`allium: ${errorMessage(starting.signal.reason)}\n`);
+    return 0;
+  }
   return new Promise<number>((resolve) => {
     onStop = () =>
       service.stop().then(

@@ -8,6 +8,8 @@ import { throttledWarning } from '../relay/throttled-log.ts';
 import { TokenBuckets, type BucketPolicy } from '../node/token-buckets.ts';
 import { sourceKey } from '../node/peer-address.ts';
 import { HttpError } from './http.ts';
+import type { Counter } from '../node/metrics.ts';
+import type { PoolLimit } from './pool-metrics.ts';
 
 export interface PoolFloodLimits {
   /** Every POST from one source. A relay needs one per heartbeat period (10 s by default). */
@@ -31,8 +33,11 @@ export class FloodLimits {
   private readonly newRelays: TokenBuckets;
   private readonly warnRequests: () => void;
   private readonly warnNewRelays: () => void;
+  private readonly limited: Counter<PoolLimit>;
 
-  constructor(limits: PoolFloodLimits, log: Logger) {
+  /** Refusals are counted in `limited`, by limit. */
+  constructor(limits: PoolFloodLimits, log: Logger, limited: Counter<PoolLimit>) {
+    this.limited = limited;
     this.requests = new TokenBuckets(limits.requestsPerSource, limits.maxSources);
     this.newRelays = new TokenBuckets(limits.newRelaysPerSource, limits.maxSources);
     this.warnRequests = throttledWarning(log, 'POST refused: a source exceeded its request rate', 10_000);
@@ -43,6 +48,7 @@ export class FloodLimits {
   admitRequest(address: string, now: number): void {
     const key = sourceKey(address);
     if (this.requests.take(key, now)) return;
+    this.limited.inc('requests_per_source');
     this.warnRequests();
     throw tooMany('too many requests from this address', this.requests.retryAfterSeconds(key, now));
   }
@@ -51,6 +57,7 @@ export class FloodLimits {
   admitNewRelay(address: string, now: number): void {
     const key = sourceKey(address);
     if (this.newRelays.take(key, now)) return;
+    this.limited.inc('new_relays_per_source');
     this.warnNewRelays();
     throw tooMany('too many new relays registered from this address', this.newRelays.retryAfterSeconds(key, now));
   }

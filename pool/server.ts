@@ -22,6 +22,9 @@ import { HttpError, readJsonBody, sendError, sendJson } from './http.ts';
 import { SignedListCache } from './list-cache.ts';
 import { RelayRegistry } from './registry.ts';
 import { ReplayGuard } from './replay-guard.ts';
+import { poolMetrics } from './pool-metrics.ts';
+import { startMetricsServer } from '../node/metrics-server.ts';
+import type { MetricsRegistry } from '../node/metrics.ts';
 
 export type PoolOptions = {
   host?: string;
@@ -45,9 +48,20 @@ export type PoolOptions = {
   tls?: TlsFiles;
   /** Reverse proxies whose X-Forwarded-For names the source of their requests (node/peer-address.ts). */
   trustedProxies?: string[];
+  /** Serve GET /metrics and /health there (node/metrics-server.ts); none without it. */
+  metrics?: { host: string; port: number };
 };
 
-export type RunningPool = { url: string; poolKey: string; close(): Promise<void> };
+export type RunningPool = {
+  url: string;
+  poolKey: string;
+  /** The metrics endpoint's base URL, when one was asked for. */
+  metricsUrl?: string;
+  metrics: MetricsRegistry;
+  /** Relays listed now. */
+  relaysListed(): number;
+  close(): Promise<void>;
+};
 
 export const POOL_DEFAULTS = {
   host: '127.0.0.1',
@@ -89,7 +103,9 @@ export async function startPool(opts: PoolOptions = {}): Promise<RunningPool> {
   });
   const list = new SignedListCache({ registry, poolKey, crypto, maxAgeMs: RESIGN_INTERVAL_MS });
   const timings = { heartbeatPeriod: heartbeatPeriodMs, deprecationDelay: deprecationDelayMs };
-  const flood = new FloodLimits({ ...DEFAULT_POOL_FLOOD_LIMITS, ...opts.floodLimits }, log);
+  const relaysListed = () => registry.listed(Date.now()).length;
+  const metrics = poolMetrics(relaysListed);
+  const flood = new FloodLimits({ ...DEFAULT_POOL_FLOOD_LIMITS, ...opts.floodLimits }, log, metrics.limited);
   const trustedProxies = trustedProxySet(opts.trustedProxies ?? []);
 
   const statementOf = (body: unknown, kind: StatementKind, now: number) => {
@@ -141,6 +157,7 @@ export async function startPool(opts: PoolOptions = {}): Promise<RunningPool> {
             now,
           );
           log.info(previous ? 'relay re-registered' : 'relay registered', { id: descriptor.id, url: descriptor.url });
+          metrics.accepted.inc('register');
           return timings;
         },
       },
@@ -151,6 +168,7 @@ export async function startPool(opts: PoolOptions = {}): Promise<RunningPool> {
         method: 'POST',
         handle(body, now) {
           statementOf(body, 'heartbeat', now).lastSeen = now;
+          metrics.accepted.inc('heartbeat');
           return timings;
         },
       },
@@ -163,11 +181,21 @@ export async function startPool(opts: PoolOptions = {}): Promise<RunningPool> {
           const entry = statementOf(body, 'unregister', now);
           registry.remove(entry.descriptor.id);
           log.info('relay unregistered', { id: entry.descriptor.id, url: entry.descriptor.url });
+          metrics.accepted.inc('unregister');
           return {};
         },
       },
     ],
-    ['/v1/relays', { method: 'GET', handle: (_body, now) => list.get(now) }],
+    [
+      '/v1/relays',
+      {
+        method: 'GET',
+        handle(_body, now) {
+          metrics.accepted.inc('list');
+          return list.get(now);
+        },
+      },
+    ],
     [
       '/v1/health',
       { method: 'GET', handle: (_body, now) => ({ status: 'ok', poolKey: poolKeyText, relays: registry.listed(now).length }) },
@@ -189,6 +217,7 @@ export async function startPool(opts: PoolOptions = {}): Promise<RunningPool> {
       const body = route.method === 'POST' ? await readJsonBody(req, MAX_BODY_BYTES) : undefined;
       sendJson(res, 200, route.handle(body, Date.now(), source));
     } catch (err) {
+      metrics.rejected(err instanceof HttpError ? err.code : 'INTERNAL_ERROR');
       if (err instanceof HttpError) {
         log.debug('request refused', { path: req.url?.slice(0, 100), status: err.status, code: err.code, error: err.message });
         sendError(res, err);
@@ -227,12 +256,30 @@ export async function startPool(opts: PoolOptions = {}): Promise<RunningPool> {
   gcTimer.unref();
 
   log.info('pool listening', { url, poolKey: poolKeyText, heartbeatPeriodMs, deprecationDelayMs, gcIntervalMs });
+  // The pool is healthy while it serves: an empty list is a state, not a fault.
+  const metricsServer = opts.metrics
+    ? await startMetricsServer({
+        ...opts.metrics,
+        registry: metrics.registry,
+        health: () => ({ ok: true, details: { poolKey: poolKeyText, relays: relaysListed() } }),
+        log: log.child('metrics'),
+      }).catch((err) => {
+        clearInterval(gcTimer);
+        server.close();
+        server.closeAllConnections();
+        throw err;
+      })
+    : undefined;
   let closing: Promise<void> | undefined;
   return {
     url,
     poolKey: poolKeyText,
+    metricsUrl: metricsServer?.url,
+    metrics: metrics.registry,
+    relaysListed,
     close: () =>
       (closing ??= new Promise<void>((resolve, reject) => {
+        void metricsServer?.close();
         clearInterval(gcTimer);
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();

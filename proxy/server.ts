@@ -32,6 +32,8 @@ export interface RunningProxy {
   /** "host:port" of each front end that was asked for. */
   socks?: string;
   http?: string;
+  /** Client connections open now, and bytes received from and sent to clients so far. */
+  stats(): { connections: number; received: number; sent: number };
   /** Stops listening and ends every client connection. */
   close(): Promise<void>;
 }
@@ -48,13 +50,26 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   if (options.http) listeners.push({ name: 'http', server: createHttpProxyServer({ ...frontEnd, log: options.log.child('http') }), at: options.http });
 
   const clients = new Set<Socket>();
+  const closedBytes = { received: 0, sent: 0 };
   for (const { server } of listeners) {
     server.maxConnections = options.maxConnections ?? 1024;
     server.on('connection', (socket: Socket) => {
       clients.add(socket);
-      socket.once('close', () => clients.delete(socket));
+      socket.once('close', () => {
+        clients.delete(socket);
+        closedBytes.received += socket.bytesRead;
+        closedBytes.sent += socket.bytesWritten;
+      });
     });
   }
+  const stats = () => {
+    let { received, sent } = closedBytes;
+    for (const socket of clients) {
+      received += socket.bytesRead;
+      sent += socket.bytesWritten;
+    }
+    return { connections: clients.size, received, sent };
+  };
   const close = async () => {
     const closing = listeners.filter(({ server }) => server.listening).map(({ server }) => once(server, 'close'));
     for (const { server } of listeners) server.close();
@@ -62,7 +77,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     await Promise.all(closing);
   };
 
-  const running: RunningProxy = { close };
+  const running: RunningProxy = { stats, close };
   try {
     for (const { name, server, at } of listeners) {
       const host = at.host ?? '127.0.0.1';

@@ -15,8 +15,11 @@ const KNOWN_COMMANDS = new Set<number>(Object.values(CELL_COMMANDS));
 const REFUSED = encodeDestroy('RESOURCE_LIMIT');
 const REFUSAL_WINDOW_MS = 10_000;
 
-/** The socket as the link sees it: CREATE cells pass only while `mayCreateCircuit` allows. */
-export function filterCreates(socket: WebSocketLike, mayCreateCircuit: () => boolean, maxRefusals: number): WebSocketLike {
+/**
+ * The socket as the link sees it: CREATE cells pass only while `mayCreateCircuit` allows;
+ * `onFlood` is told when the link is closed for too many refusals.
+ */
+export function filterCreates(socket: WebSocketLike, mayCreateCircuit: () => boolean, maxRefusals: number, onFlood: () => void): WebSocketLike {
   let refusals = 0;
   let windowStart = Date.now();
   let closed = false;
@@ -39,6 +42,7 @@ export function filterCreates(socket: WebSocketLike, mayCreateCircuit: () => boo
     refusals += answers.length;
     if (refusals > maxRefusals) {
       closed = true;
+      onFlood();
       socket.close(CLOSE_CODE_BASE + REASONS.RESOURCE_LIMIT, 'RESOURCE_LIMIT: circuit creation rate exceeded');
       return undefined;
     }

@@ -69,6 +69,11 @@ export class PoolClient {
     return this.listed;
   }
 
+  /** Whether each pool lists the relay now, as far as the relay can tell (for health checks). */
+  status(now = Date.now()): PoolStatus[] {
+    return this.memberships.map((m) => m.status(now));
+  }
+
   get descriptorFields(): DescriptorFields {
     return this.descriptor.fields;
   }
@@ -91,6 +96,8 @@ export class PoolClient {
 
 type PoolReply = { status: number; body: Record<string, unknown> };
 
+export type PoolStatus = { pool: string; listed: boolean; reason?: string };
+
 class PoolMembership {
   private readonly pool: PoolRef;
   private readonly id: string;
@@ -107,6 +114,10 @@ class PoolMembership {
   /** Requests to the pool in flight. */
   private busy = 0;
   private lastSignedTime = 0;
+  /** When the pool last accepted a registration or heartbeat, and how long it keeps a silent relay. */
+  private acceptedAt = 0;
+  private deprecationDelay = 0;
+  private lastError = '';
 
   constructor(pool: PoolRef, id: string, opts: JoinPoolsOptions, descriptor: DescriptorSource) {
     this.descriptor = descriptor;
@@ -148,6 +159,25 @@ class PoolMembership {
     }
   }
 
+  /**
+   * A pool lists the relay from an accepted registration until its deprecation delay passes without
+   * an accepted heartbeat (docs/POOL.md), so that is what the relay reports.
+   */
+  status(now: number): PoolStatus {
+    const pool = this.pool.url;
+    if (this.registered && now - this.acceptedAt < this.deprecationDelay) return { pool, listed: true };
+    const why = this.lastError || 'no answer yet';
+    if (this.acceptedAt === 0) return { pool, listed: false, reason: `not registered with ${pool}: ${why}` };
+    return { pool, listed: false, reason: `${pool} accepted nothing for ${Math.round((now - this.acceptedAt) / 1000)} s: ${why}` };
+  }
+
+  private accepted(reply: PoolReply): void {
+    this.acceptedAt = Date.now();
+    this.lastError = '';
+    const delay = reply.body.deprecationDelay;
+    this.deprecationDelay = typeof delay === 'number' && Number.isFinite(delay) ? Math.min(Math.max(delay, MIN_HEARTBEAT_MS), MAX_HEARTBEAT_MS) : 0;
+  }
+
   async stop(): Promise<void> {
     this.aborter.abort();
     clearTimeout(this.timer);
@@ -172,6 +202,7 @@ class PoolMembership {
       const reply = await this.post('/v1/register', envelope);
       if (reply.status !== 200) throw new Error(describeReply(reply));
       const period = heartbeatPeriodOf(reply);
+      this.accepted(reply);
       this.registered = true;
       this.failures = 0;
       this.registeredRevision = revision;
@@ -181,6 +212,7 @@ class PoolMembership {
       this.schedule(() => this.heartbeat(period), period);
     } catch (err) {
       if (this.aborter.signal.aborted) return;
+      this.lastError = errorMessage(err);
       const delay = this.backoff();
       this.opts.log.warn('registration with pool failed; retrying', { pool: this.pool.url, error: errorMessage(err), retryInMs: delay });
       this.schedule(() => this.register(), delay);
@@ -193,15 +225,18 @@ class PoolMembership {
       if (reply.status === 404 && reply.body.code === 'UNKNOWN_RELAY') {
         this.opts.log.warn('pool no longer knows this relay; registering again', { pool: this.pool.url });
         this.registered = false;
+        this.lastError = 'pool no longer knows this relay';
         return this.register();
       }
       if (reply.status !== 200) throw new Error(describeReply(reply));
       this.failures = 0;
       const next = heartbeatPeriodOf(reply);
+      this.accepted(reply);
       if (this.registeredRevision !== this.descriptor.revision) return this.register();
       this.schedule(() => this.heartbeat(next), next);
     } catch (err) {
       if (this.aborter.signal.aborted) return;
+      this.lastError = errorMessage(err);
       // Sooner than a full period: a few missed heartbeats and the pool deprecates the relay.
       const delay = Math.min(period, this.backoff());
       this.opts.log.warn('heartbeat to pool failed', { pool: this.pool.url, error: errorMessage(err), retryInMs: delay });

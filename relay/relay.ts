@@ -15,8 +15,12 @@ import { nodeFetch } from '../node/tls-fetch.ts';
 import { limitFactoryReads, TokenBucketLimiter, UNLIMITED, type BandwidthSettings } from '../node/bandwidth-limiter.ts';
 import { createExit } from './exit.ts';
 import { createExitPolicy } from './exit-policy.ts';
+import { joinPools, type PoolStatus } from './pool-client.ts';
+import { startBandwidthAdvertiser } from './observed-bandwidth.ts';
 import { DEFAULT_ONION_KEY_GRACE_MS, DEFAULT_ONION_KEY_ROTATION_MS, OnionKeyRing } from './onion-keys.ts';
-import { joinPools } from './pool-client.ts';
+import { relayHealth, relayMetrics } from './relay-metrics.ts';
+import { startMetricsServer } from '../node/metrics-server.ts';
+import { createRelayCounters } from '../shared/relay-events.ts';
 import type { SourceLimits } from './source-limits.ts';
 import { startLinkServer } from './ws-server.ts';
 
@@ -53,13 +57,21 @@ export interface RelayOptions {
   maxConnections?: number;
   /** Bandwidth limit on everything the relay reads (node/bandwidth-limiter.ts); none without it. */
   bandwidth?: BandwidthSettings;
+  /** Serve GET /metrics and /health there (node/metrics-server.ts); none without it. */
+  metrics?: { host: string; port: number };
   log: Logger;
+  /** Aborts the start (waiting to be listed), as a signal to a relay still starting does. */
+  signal?: AbortSignal;
 }
 
 export interface RunningRelay {
   id: string;
   url: string;
   node: RelayNode;
+  /** The metrics endpoint's base URL, when one was asked for. */
+  metricsUrl?: string;
+  /** Whether each pool lists the relay now. */
+  pools(): PoolStatus[];
   close(): Promise<void>;
 }
 
@@ -111,6 +123,17 @@ function extendPolicy(pools: PoolRef[], fetch: typeof globalThis.fetch, log: Log
   };
 }
 
+/** `promise`, or a rejection with the abort reason as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const { log } = options;
   const { identity } = loadOrCreateKeys(options.keyFile, { identity: 'ed25519' }, nodeCrypto);
@@ -128,7 +151,9 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   const outboundSockets = limitFactoryReads(nodeWebSocketFactory({ localAddress: options.outbound, handshakeTimeoutMs, ca: options.ca }), bandwidth);
   const poolFetch = nodeFetch({ ca: options.ca });
   const extendChecks = extendPolicy(options.pools, poolFetch, log);
+  const counters = createRelayCounters();
   const node = new RelayNode({
+    counters,
     crypto: nodeCrypto,
     keys,
     limits: options.limits,
@@ -146,12 +171,16 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     sourceLimits: options.sourceLimits,
     tls: options.tls,
     trustedProxies: trustedProxySet(options.trustedProxies ?? []),
+    rejections: counters.rejections,
     log: log.child('listener'),
     onLink: (link) => node.addLink(link),
+    // Anyone can reach this port: it says the relay is up and nothing more. Counts of links,
+    // circuits and bytes would let an observer follow a circuit's traffic from outside
+    // (docs/METRICS.md); they are on the metrics port, which the operator controls.
     onRequest: (req, res) => {
       if (req.url !== '/health') return false;
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id, ...node.stats() }));
+      res.end(JSON.stringify({ status: 'ok', id }));
       return true;
     },
   });
@@ -173,25 +202,45 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     },
   });
   log.info('relay listening', { id, url, allowPrivate: options.allowPrivate });
+  const pools = () => membership.status();
+  let metrics: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   try {
-    await membership.waitListed();
+    // Up before the relay is listed, so a supervisor sees why it is not listed yet.
+    if (options.metrics) {
+      const registry = relayMetrics(id, node, pools);
+      metrics = await startMetricsServer({ ...options.metrics, registry, health: () => relayHealth(id, node, pools()), log: log.child('metrics') });
+    }
+    await untilAborted(membership.waitListed(), options.signal);
     await extendChecks.start();
   } catch (err) {
     await membership.stop();
+    await metrics?.close();
     await server.close();
     throw err;
   }
-  // The descriptor follows the relay: each new onion key is registered with every pool.
+  // The descriptor follows the relay: each new onion key, and the bandwidth as it is observed.
   keys.start((onion) => membership.update({ onionKey: toBase64Url(onion.publicKey) }));
+  const advertiser = startBandwidthAdvertiser({
+    totals: () => {
+      const { bytesReceived, bytesSent } = node.stats();
+      return { received: bytesReceived, sent: bytesSent };
+    },
+    rate: options.bandwidth?.rate,
+    publish: (bandwidth) => membership.update({ bandwidth }),
+  });
   return {
     id,
     url,
     node,
+    metricsUrl: metrics?.url,
+    pools,
     async close() {
       keys.stop();
+      advertiser.stop();
       node.shutdown();
       extendChecks.stop();
       await membership.stop();
+      await metrics?.close();
       await server.close();
     },
   };

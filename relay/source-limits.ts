@@ -11,6 +11,7 @@ import type { Logger } from '../node/log.ts';
 import { TokenBuckets, type BucketPolicy } from '../node/token-buckets.ts';
 import { sourceKey } from '../node/peer-address.ts';
 import { throttledWarning } from './throttled-log.ts';
+import type { RejectionLimit } from '../shared/relay-events.ts';
 
 export interface SourceLimits {
   /** Connections one source may hold open at once (Tor: 50). */
@@ -48,9 +49,12 @@ export class SourceGate {
   private readonly warnConcurrent: () => void;
   private readonly warnConnectionRate: () => void;
   private readonly warnCircuitRate: () => void;
+  private readonly rejections: Record<RejectionLimit, number>;
 
-  constructor(limits: SourceLimits, log: Logger) {
+  /** Refusals are counted in `rejections` (shared/relay-events.ts). */
+  constructor(limits: SourceLimits, log: Logger, rejections: Record<RejectionLimit, number>) {
     this.limits = limits;
+    this.rejections = rejections;
     this.connections = new TokenBuckets(limits.connectionRate, limits.maxSources);
     this.circuits = new TokenBuckets(limits.circuitRate, limits.maxSources);
     this.warnConcurrent = throttledWarning(log, `connection refused: a source already holds ${limits.maxConnectionsPerSource} connections (per-source limit)`);
@@ -69,10 +73,12 @@ export class SourceGate {
     const key = sourceKey(address);
     const held = this.open.get(key) ?? 0;
     if (held >= this.limits.maxConnectionsPerSource) {
+      this.rejections.source_connections++;
       this.warnConcurrent();
       return undefined;
     }
     if (!this.connections.take(key, now)) {
+      this.rejections.source_new_connections++;
       this.warnConnectionRate();
       return undefined;
     }
@@ -88,6 +94,7 @@ export class SourceGate {
       },
       mayCreateCircuit: (time) => {
         if ((this.open.get(key) ?? 0) < this.limits.circuitRateMinConnections || this.circuits.take(key, time)) return true;
+        this.rejections.source_create_rate++;
         this.warnCircuitRate();
         return false;
       },

@@ -10,11 +10,12 @@ import { WebSocketServer } from 'ws';
 import { LINK_SUBPROTOCOL, MAX_MESSAGE_SIZE } from '../shared/cell.ts';
 import type { Link } from '../shared/link.ts';
 import { linkFromWebSocket, type WebSocketLike } from '../shared/websocket-link.ts';
+import type { RejectionLimit } from '../shared/relay-events.ts';
 import type { Logger } from '../node/log.ts';
+import { limitWebSocketReads, type BandwidthLimiter } from '../node/bandwidth-limiter.ts';
 import { normalizeAddress, requestSource } from '../node/peer-address.ts';
 import type { TlsFiles } from '../node/tls-credentials.ts';
 import { createHttpServer } from '../node/tls-server.ts';
-import { limitWebSocketReads, type BandwidthLimiter } from '../node/bandwidth-limiter.ts';
 import { filterCreates } from './create-filter.ts';
 import { DEFAULT_SOURCE_LIMITS, SourceGate, type SourceLimits, type SourceTicket } from './source-limits.ts';
 
@@ -28,6 +29,8 @@ export interface LinkServerOptions {
   sourceLimits?: Partial<SourceLimits>;
   /** The relay's bandwidth limit, which every link's reads count against. */
   bandwidth?: BandwidthLimiter;
+  /** Where refused connections and CREATEs are counted, by limit (shared/relay-events.ts). */
+  rejections: Record<RejectionLimit, number>;
   /** Serve wss:// with these files, reloaded when they change. */
   tls?: TlsFiles;
   /** Reverse proxies whose X-Forwarded-For names the source (normalized addresses). */
@@ -60,8 +63,9 @@ export function startLinkServer(options: LinkServerOptions): Promise<LinkServer>
     options.log,
   );
   server.maxConnections = options.maxConnections;
+  server.on('drop', () => options.rejections.max_connections++);
   const limits = { ...DEFAULT_SOURCE_LIMITS, ...options.sourceLimits };
-  const gate = new SourceGate(limits, options.log);
+  const gate = new SourceGate(limits, options.log, options.rejections);
   const trustedProxies = options.trustedProxies ?? new Set<string>();
   // By the TCP connection's remote address and port: under TLS the socket a request arrives on
   // wraps the one the 'connection' event saw.
@@ -115,7 +119,12 @@ export function startLinkServer(options: LinkServerOptions): Promise<LinkServer>
     // Who connected goes in a field node/log.ts scrubs unless --log-sensitive.
     options.log.debug('link accepted', { peer: `${req.socket.remoteAddress}:${req.socket.remotePort}` });
     // A link refused a whole burst's worth of CREATEs is flooding: it is closed.
-    const filtered = filterCreates(socket as unknown as WebSocketLike, () => ticket!.mayCreateCircuit(Date.now()), limits.circuitRate.capacity);
+    const filtered = filterCreates(
+      socket as unknown as WebSocketLike,
+      () => ticket!.mayCreateCircuit(Date.now()),
+      limits.circuitRate.capacity,
+      () => options.rejections.create_flood++,
+    );
     options.onLink(linkFromWebSocket(filtered, false, 'inbound'));
   });
   return new Promise((resolve, reject) => {

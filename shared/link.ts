@@ -41,6 +41,9 @@ export class Link {
   /** True when this side opened the link: only the opener may create circuits on it. */
   readonly initiator: boolean;
   readonly label: string;
+  /** Bytes of cells this link has received and sent (for metrics). */
+  bytesReceived = 0;
+  bytesSent = 0;
   handlers: LinkHandlers = { onCell: () => {}, onClose: () => {} };
   private readonly transport: LinkTransport;
   private outbox: Uint8Array[] = [];
@@ -96,6 +99,7 @@ export class Link {
   receive(message: Uint8Array): void {
     if (this.closed) return;
     this.lastReceived = Date.now();
+    this.bytesReceived += message.length;
     let cells: Cell[];
     try {
       cells = decodeCells(message);
@@ -141,6 +145,7 @@ export class Link {
     this.lastSent = Date.now();
     this.backlog.trim(this.transport.bufferedAmount);
     for (const cell of cells) this.backlog.add(cell);
+    this.bytesSent += cells.length * CELL_SIZE;
     for (let i = 0; i < cells.length; i += MAX_CELLS_PER_MESSAGE) {
       const count = Math.min(MAX_CELLS_PER_MESSAGE, cells.length - i);
       if (count === 1) {

@@ -11,6 +11,7 @@ import { serverHandshake, type RelayKeys } from './handshake.ts';
 import { HopCrypto } from './hop-crypto.ts';
 import type { Link } from './link.ts';
 import type { LogSink } from './log-sink.ts';
+import { createRelayCounters, type RelayCounters } from './relay-events.ts';
 import { circuitsToShed, MEMORY_CHECK_FLOOR, MEMORY_CHECK_INTERVAL_MS } from './queue-memory.ts';
 import { decodeRelayBody, encodeRelayBody, RELAY_COMMANDS, type RelayCommand } from './relay-cell.ts';
 import type { BeginRequest } from './begin.ts';
@@ -59,12 +60,17 @@ export interface RelayNodeOptions {
   /** Serves a stream that a client began at this relay as its exit. */
   exit(stream: CircuitStream, request: BeginRequest): void;
   log: LogSink;
+  /** Where the node counts handshakes, errors and refusals; its own if not given. */
+  counters?: RelayCounters;
 }
 
 export interface RelayStats {
   links: number;
   circuits: number;
   streams: number;
+  /** Cell bytes received and sent on links, closed links included. */
+  bytesReceived: number;
+  bytesSent: number;
 }
 
 class RelayCircuit {
@@ -103,19 +109,25 @@ export class RelayNode {
   private pendingExtends = 0;
   private stopping = false;
   private lastMemoryCheck = 0;
+  readonly counters: RelayCounters;
+  private readonly closedLinkBytes = { received: 0, sent: 0 };
 
   constructor(options: RelayNodeOptions) {
     this.options = options;
+    this.counters = options.counters ?? createRelayCounters();
     this.limits = { ...DEFAULT_RELAY_LIMITS, ...options.limits };
   }
 
   stats(): RelayStats {
     let streams = 0;
+    let { received: bytesReceived, sent: bytesSent } = this.closedLinkBytes;
     for (const [link, state] of this.links) {
+      bytesReceived += link.bytesReceived;
+      bytesSent += link.bytesSent;
       if (link.initiator) continue;
       for (const circuit of state.circuits.values()) streams += circuit.mux?.size ?? 0;
     }
-    return { links: this.links.size, circuits: this.circuitCount, streams };
+    return { links: this.links.size, circuits: this.circuitCount, streams, bytesReceived, bytesSent };
   }
 
   /** Takes ownership of a link, inbound (a peer opened it) or outbound (we did). */
@@ -181,7 +193,9 @@ export class RelayNode {
     const refuse = (reason: ReasonName) => link.send(encodeCell(cell.circuitId, CELL_COMMANDS.DESTROY, encodeDestroy(reason)));
     if (this.stopping) return refuse('RELAY_SHUTDOWN');
     if (state.circuits.size >= this.limits.maxCircuitsPerLink || this.circuitCount >= this.limits.maxCircuits) {
-      this.options.log.warn('circuit refused: limit reached', { limit: state.circuits.size >= this.limits.maxCircuitsPerLink ? 'per-link' : 'total' });
+      const perLink = state.circuits.size >= this.limits.maxCircuitsPerLink;
+      this.counters.rejections[perLink ? 'circuits_per_link' : 'max_circuits']++;
+      this.options.log.warn('circuit refused: limit reached', { limit: perLink ? 'per-link' : 'total' });
       return refuse('RESOURCE_LIMIT');
     }
     let reply: Uint8Array;
@@ -191,9 +205,11 @@ export class RelayNode {
       reply = result.reply;
       hop = new HopCrypto(this.options.crypto, result.keys, CELL_BODY_SIZE);
     } catch (err) {
+      this.counters.handshakes.failed++;
       this.options.log.info('handshake refused', { error: (err as Error).message });
       return refuse('PROTOCOL_ERROR');
     }
+    this.counters.handshakes.ok++;
     const circuit = new RelayCircuit(link, cell.circuitId, hop);
     state.circuits.set(cell.circuitId, circuit);
     state.used = true;
@@ -203,7 +219,10 @@ export class RelayNode {
   }
 
   private relayForward(circuit: RelayCircuit, body: Uint8Array, early: boolean): void {
-    if (early && ++circuit.early > this.limits.maxRelayEarly) return this.destroy(circuit, 'PROTOCOL_ERROR', 'too many RELAY_EARLY cells');
+    if (early && ++circuit.early > this.limits.maxRelayEarly) {
+      this.counters.rejections.relay_early++;
+      return this.destroy(circuit, 'PROTOCOL_ERROR', 'too many RELAY_EARLY cells');
+    }
     circuit.hop.forward.xorInPlace(body);
     if (circuit.hop.forwardTags.open(body)) {
       try {
@@ -244,8 +263,10 @@ export class RelayNode {
 
   private checkBuffered(link: Link): void {
     const buffered = link.bufferedAmount;
-    if (buffered > this.limits.maxLinkBufferedBytes) link.close('RESOURCE_LIMIT', 'peer is not reading: link buffer limit reached');
-    else if (buffered > MEMORY_CHECK_FLOOR && Date.now() - this.lastMemoryCheck >= MEMORY_CHECK_INTERVAL_MS) {
+    if (buffered > this.limits.maxLinkBufferedBytes && !link.isClosed) {
+      this.counters.rejections.link_buffer++;
+      link.close('RESOURCE_LIMIT', 'peer is not reading: link buffer limit reached');
+    } else if (buffered > MEMORY_CHECK_FLOOR && Date.now() - this.lastMemoryCheck >= MEMORY_CHECK_INTERVAL_MS) {
       this.lastMemoryCheck = Date.now();
       this.shedQueuedMemory();
     }
@@ -263,6 +284,7 @@ export class RelayNode {
     });
     const touched = new Set<Link>();
     for (const { circuit } of victims) {
+      this.counters.rejections.max_memory++;
       touched.add(circuit.prevLink);
       if (circuit.nextLink) touched.add(circuit.nextLink);
       this.destroy(circuit, 'RESOURCE_LIMIT', 'queued cells exceed the memory limit');
@@ -285,14 +307,21 @@ export class RelayNode {
     if (circuit.nextLink || circuit.extending) throw new TpdpError('PROTOCOL_ERROR', 'stream command for a middle hop');
     circuit.mux ??= new StreamMux({
       send: (cmd, id, payload) => this.sendBackward(circuit, cmd, id, payload),
-      onBegin: (stream, request) => this.options.exit(stream, request),
+      onBegin: (stream, request) => {
+        this.counters.streamsOpened++;
+        this.options.exit(stream, request);
+      },
+      onStreamRefused: () => this.counters.rejections.streams_per_circuit++,
       maxStreams: this.limits.maxStreamsPerCircuit,
     });
     circuit.mux.handle(command, streamId, data);
   }
 
   private async extend(circuit: RelayCircuit, request: { url: string; handshake: Uint8Array }): Promise<void> {
-    if (this.pendingExtends >= this.limits.maxPendingExtends) return this.destroy(circuit, 'RESOURCE_LIMIT', 'too many pending extends');
+    if (this.pendingExtends >= this.limits.maxPendingExtends) {
+      this.counters.rejections.pending_extends++;
+      return this.destroy(circuit, 'RESOURCE_LIMIT', 'too many pending extends');
+    }
     circuit.extending = true;
     this.pendingExtends++;
     circuit.extendTimer = setTimeout(
@@ -301,12 +330,18 @@ export class RelayNode {
     );
     try {
       const refusal = await this.options.checkExtend(request.url, request.handshake.subarray(0, 32));
-      if (refusal) throw new TpdpError('HOP_UNREACHABLE', refusal);
+      if (refusal) {
+        this.counters.rejections.extend_refused++;
+        throw new TpdpError('HOP_UNREACHABLE', refusal);
+      }
       const link = await this.outboundLink(request.url);
       if (circuit.closed) return;
       const state = this.links.get(link);
       if (!state || link.isClosed) throw new TpdpError('HOP_UNREACHABLE', 'link to next relay closed');
-      if (state.circuits.size >= this.limits.maxCircuitsPerLink) throw new TpdpError('RESOURCE_LIMIT', 'link to next relay is full');
+      if (state.circuits.size >= this.limits.maxCircuitsPerLink) {
+        this.counters.rejections.circuits_per_link++;
+        throw new TpdpError('RESOURCE_LIMIT', 'link to next relay is full');
+      }
       const id = unusedCircuitId(this.options.crypto, state.circuits);
       circuit.nextLink = link;
       circuit.nextId = id;
@@ -362,6 +397,7 @@ export class RelayNode {
     circuit.closed = true;
     this.finishExtend(circuit);
     this.circuitCount--;
+    this.counters.circuitsClosed[reason]++;
     this.options.log.debug('circuit destroyed', { reason, detail });
     const body = encodeDestroy(reason);
     for (const [link, id] of [[circuit.prevLink, circuit.prevId], [circuit.nextLink, circuit.nextId]] as const) {
@@ -377,6 +413,8 @@ export class RelayNode {
   private onLinkClosed(link: Link, state: LinkState, reason: ReasonName, detail: string): void {
     clearTimeout(state.idleTimer);
     this.links.delete(link);
+    this.closedLinkBytes.received += link.bytesReceived;
+    this.closedLinkBytes.sent += link.bytesSent;
     const url = this.outboundUrl.get(link);
     if (url !== undefined) {
       this.outboundUrl.delete(link);

@@ -14,6 +14,8 @@ export interface StreamMuxOptions {
   onIdle?: () => void;
   /** Exit side only: a client asked for a stream. Unset on the client, where BEGIN is a violation. */
   onBegin?: (stream: CircuitStream, request: BeginRequest) => void;
+  /** Exit side: a BEGIN was refused because the circuit carries maxStreams streams. */
+  onStreamRefused?: () => void;
   maxStreams: number;
 }
 
@@ -91,6 +93,7 @@ export class StreamMux implements StreamHost {
     if (!onBegin) throw new TpdpError('PROTOCOL_ERROR', 'BEGIN sent toward the client');
     if (this.streams.has(streamId)) throw new TpdpError('PROTOCOL_ERROR', `BEGIN reuses open stream id ${streamId}`);
     if (this.streams.size >= this.options.maxStreams) {
+      this.options.onStreamRefused?.();
       this.send(RELAY_COMMANDS.END, streamId, Uint8Array.of(REASONS.RESOURCE_LIMIT));
       return;
     }

@@ -2,6 +2,8 @@
 import { startDemoNetwork } from '../../demo/network.ts';
 import { CliError, defineCommand, portOption, serve } from '../command.ts';
 import { LOG_OPTIONS, commandLogger, logHelp } from '../log-options.ts';
+import { STATUS_HELP, STATUS_OPTIONS, StatusScreen } from '../status-screen.ts';
+import { demoStatus } from '../status-sources.ts';
 
 const DEFAULT_BASE_PORT = 7070;
 
@@ -20,6 +22,7 @@ Options:
   --base-port P             pool on P, relays on P+1…P+N, site on P+N+1; 0 picks free ports
                             (default ${DEFAULT_BASE_PORT})
   --json                    print one JSON line with the pool, relays, site and demo user once ready
+${STATUS_HELP}
 ${logHelp()}
   -h, --help                show this help
 `,
@@ -27,17 +30,34 @@ ${logHelp()}
     relays: { type: 'string' },
     'base-port': { type: 'string' },
     json: { type: 'boolean' },
+    ...STATUS_OPTIONS,
     ...LOG_OPTIONS,
   },
   async run(values) {
     const relays = values.relays === undefined ? 5 : Number(values.relays);
     if (!Number.isInteger(relays) || relays < 3 || relays > 250) throw new CliError(`--relays must be a whole number from 3 to 250, got "${values.relays}"`, 2);
     const basePort = portOption(values['base-port'], 'base-port', DEFAULT_BASE_PORT);
-    const log = commandLogger('demo', values);
+    const screen = new StatusScreen(values);
+    const log = commandLogger('demo', values, screen.sink);
     return serve(values.json === true, async () => {
       const started = Date.now();
       const network = await startDemoNetwork({ relays, basePort, log });
       const pool = `--pool ${network.pool.url} --pool-key ${network.pool.poolKey}`;
+      const relayLines = network.relays.map((r, i) => `  relay ${i + 1}   ${r.id.slice(0, 8)}  ${r.url}  exits from ${r.outbound}`);
+      const usage = [
+        `  pool      ${network.pool.url}`,
+        `  pool key  ${network.pool.poolKey}`,
+        `  site      ${network.site.url}   (user "${network.user.name}", password "${network.user.password}")`,
+        ``,
+        `Fetch the demo site through a 3-hop circuit (it tells you it saw an Allium exit):`,
+        `  npx allium fetch ${pool} ${network.site.url}/`,
+        `Log in through the circuit (SCRAM-SHA-256: the password never leaves your machine):`,
+        `  echo '${network.user.password}' | npx allium login ${pool} --site ${network.site.url} --user ${network.user.name}`,
+        `Run a local SOCKS5/HTTP proxy for any program:`,
+        `  npx allium proxy ${pool}`,
+      ];
+      // The view sums the relays' figures, so it leaves their list out and keeps what a user needs.
+      screen.show(demoStatus(network.pool, network.relays.map((r) => r.relay), usage));
       return {
         ready: {
           pool: network.pool.url,
@@ -46,24 +66,11 @@ ${logHelp()}
           site: network.site.url,
           user: network.user,
         },
-        describe: [
-          `Allium demo network ready in ${Date.now() - started} ms.`,
-          ``,
-          `  pool      ${network.pool.url}`,
-          `  pool key  ${network.pool.poolKey}`,
-          ...network.relays.map((r, i) => `  relay ${i + 1}   ${r.id.slice(0, 8)}  ${r.url}  exits from ${r.outbound}`),
-          `  site      ${network.site.url}   (user "${network.user.name}", password "${network.user.password}")`,
-          ``,
-          `Fetch the demo site through a 3-hop circuit (it tells you it saw an Allium exit):`,
-          `  npx allium fetch ${pool} ${network.site.url}/`,
-          `Log in through the circuit (SCRAM-SHA-256: the password never leaves your machine):`,
-          `  echo '${network.user.password}' | npx allium login ${pool} --site ${network.site.url} --user ${network.user.name}`,
-          `Run a local SOCKS5/HTTP proxy for any program:`,
-          `  npx allium proxy ${pool}`,
-          ``,
-          `Ctrl-C stops the network.`,
-        ],
-        stop: () => network.close(),
+        describe: [`Allium demo network ready in ${Date.now() - started} ms.`, ``, ...usage.slice(0, 2), ...relayLines, ...usage.slice(2), ``, `Ctrl-C stops the network.`],
+        stop: () => {
+          screen.leave();
+          return network.close();
+        },
       };
     });
   },

@@ -3,9 +3,10 @@
 import { dataFile } from '../../node/data-dir.ts';
 import { POOL_DEFAULTS, startPool } from '../../pool/server.ts';
 import { CliError, defineCommand, portOption, secondsOption, serve } from '../command.ts';
-import { TLS_SERVER_OPTIONS, tlsFilesOption, tlsServerHelp, trustedProxiesOption } from '../tls-options.ts';
+import { METRICS_HELP, METRICS_OPTIONS, metricsOption } from '../metrics-options.ts';
 import { POOL_LIMIT_HELP, POOL_LIMIT_OPTIONS, poolFloodLimits } from '../limit-options.ts';
 import { LOG_OPTIONS, commandLogger, logHelp } from '../log-options.ts';
+import { TLS_SERVER_OPTIONS, tlsFilesOption, tlsServerHelp, trustedProxiesOption } from '../tls-options.ts';
 
 const DEFAULT_PORT = 7070;
 
@@ -30,7 +31,9 @@ Options:
   --gc-interval S           how often deprecated relays and expired nonces are freed, in seconds (default ${seconds(POOL_DEFAULTS.gcIntervalMs)})
   --max-relays N            most relays registered at once (default ${POOL_DEFAULTS.maxRelays})
 ${tlsServerHelp('https://')}
+${METRICS_HELP}
   --json                    print {"pool":URL,"poolKey":KEY} on one line once listening; logs go to stderr
+                            (with "metrics":URL when --metrics-port is given)
 ${logHelp()}
   -h, --help                show this help
 ${POOL_LIMIT_HELP}
@@ -45,6 +48,7 @@ ${POOL_LIMIT_HELP}
     'gc-interval': { type: 'string' },
     'max-relays': { type: 'string' },
     json: { type: 'boolean' },
+    ...METRICS_OPTIONS,
     ...POOL_LIMIT_OPTIONS,
     ...LOG_OPTIONS,
   },
@@ -63,12 +67,18 @@ ${POOL_LIMIT_HELP}
       log: commandLogger('pool', values),
       tls: tlsFilesOption(values),
       trustedProxies: trustedProxiesOption(values),
+      metrics: metricsOption(values),
     };
     return serve(values.json === true, async () => {
       const pool = await startPool(options);
       return {
-        ready: { pool: pool.url, poolKey: pool.poolKey },
-        describe: [`Pool listening on ${pool.url}`, `Pool key (clients pass it as --pool-key): ${pool.poolKey}`, `Key file: ${options.keyFile}`],
+        ready: { pool: pool.url, poolKey: pool.poolKey, ...(pool.metricsUrl ? { metrics: pool.metricsUrl } : {}) },
+        describe: [
+          `Pool listening on ${pool.url}`,
+          `Pool key (clients pass it as --pool-key): ${pool.poolKey}`,
+          `Key file: ${options.keyFile}`,
+          ...(pool.metricsUrl ? [`Metrics on ${pool.metricsUrl}/metrics, health on ${pool.metricsUrl}/health`] : []),
+        ],
         stop: () => pool.close(),
       };
     });

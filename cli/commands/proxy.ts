@@ -6,6 +6,8 @@ import { loadControlToken } from '../../proxy/control-token.ts';
 import { startProxy } from '../../proxy/server.ts';
 import { CliError, defineCommand, portOption, serve } from '../command.ts';
 import { POOL_HELP, POOL_OPTIONS, poolRefs } from '../pool-options.ts';
+import { STATUS_HELP, STATUS_OPTIONS, StatusScreen } from '../status-screen.ts';
+import { proxyStatus } from '../status-sources.ts';
 import { CA_HELP, CA_OPTIONS, caOption } from '../tls-options.ts';
 import { LOG_OPTIONS, commandLogger, logHelp } from '../log-options.ts';
 
@@ -39,6 +41,7 @@ ${CA_HELP}
                             (default ${dataFile('proxy-control-token')})
   --json                    print {"socks":"127.0.0.1:P","http":"127.0.0.1:P"} once listening,
                             with "control":"http://127.0.0.1:P" when --control is given
+${STATUS_HELP}
 ${logHelp()}
   -h, --help                show this help
 `,
@@ -51,6 +54,7 @@ ${logHelp()}
     control: { type: 'string' },
     'control-token': { type: 'string' },
     json: { type: 'boolean' },
+    ...STATUS_OPTIONS,
     ...LOG_OPTIONS,
   },
   async run(values) {
@@ -64,7 +68,8 @@ ${logHelp()}
     if (controlPort === undefined && values['control-token'] !== undefined) throw new CliError('--control-token needs --control', 2);
     if (controlPort !== undefined && controlPort !== 0 && (controlPort === socksPort || controlPort === httpPort)) throw new CliError('--control needs a port of its own', 2);
     const token = controlPort === undefined ? undefined : controlToken((values['control-token'] as string | undefined) ?? dataFile('proxy-control-token'));
-    const log = commandLogger('proxy', values);
+    const screen = new StatusScreen(values);
+    const log = commandLogger('proxy', values, screen.sink);
     if (token?.exposed) log.warn('the control token file can be read by other users: chmod 600 it, or delete it for a new token', { file: token.file });
     return serve(values.json === true, async () => {
       const client = createNodeClient({ pools, ca, log: log.child('client') });
@@ -80,15 +85,18 @@ ${logHelp()}
         : undefined;
       // Like Tor, build a circuit ahead of the first request so it does not wait for one.
       client.prepareCircuit().catch((err) => log.warn('could not build a first circuit yet', { error: (err as Error).message }));
+      const describe = [
+        `SOCKS5 proxy on ${proxy.socks}`,
+        `HTTP proxy on ${proxy.http}`,
+        ...(control && token ? [`Control endpoint on ${control.url}; its token is in ${token.file}${token.created ? ' (new: paste it in the extension\'s options)' : ''}`] : []),
+        `Relays from ${pools.map((p) => p.url).join(', ')}. Ctrl-C to stop.`,
+      ];
+      screen.show(proxyStatus(client, proxy, describe));
       return {
         ready: { socks: proxy.socks, http: proxy.http, ...(control ? { control: control.url } : {}) },
-        describe: [
-          `SOCKS5 proxy on ${proxy.socks}`,
-          `HTTP proxy on ${proxy.http}`,
-          ...(control && token ? [`Control endpoint on ${control.url}; its token is in ${token.file}${token.created ? ' (new: paste it in the extension\'s options)' : ''}`] : []),
-          `Relays from ${pools.map((p) => p.url).join(', ')}. Ctrl-C to stop.`,
-        ],
+        describe,
         async stop() {
+          screen.leave();
           await control?.close();
           await proxy.close();
           client.close();

@@ -4,6 +4,9 @@ import { isIP } from 'node:net';
 import { startRelay } from '../../relay/relay.ts';
 import { CliError, defineCommand, portOption, secondsOption, serve } from '../command.ts';
 import { POOL_HELP, POOL_OPTIONS, poolRefs } from '../pool-options.ts';
+import { METRICS_HELP, METRICS_OPTIONS, metricsOption } from '../metrics-options.ts';
+import { STATUS_HELP, STATUS_OPTIONS, StatusScreen } from '../status-screen.ts';
+import { relayStatus } from '../status-sources.ts';
 import { CA_HELP, CA_OPTIONS, caOption, TLS_SERVER_OPTIONS, tlsFilesOption, tlsServerHelp, trustedProxiesOption } from '../tls-options.ts';
 import { RELAY_LIMIT_HELP, RELAY_LIMIT_OPTIONS, relayLimitSettings } from '../limit-options.ts';
 import { RELAY_METADATA_HELP, RELAY_METADATA_OPTIONS, relayMetadataSettings } from '../relay-metadata-options.ts';
@@ -37,7 +40,10 @@ ${CA_HELP}
   --nickname NAME           a name for this relay in pool lists (letters, digits, _ and -)
 ${RELAY_METADATA_HELP}
   --handshake-timeout S     bound on link and circuit handshakes, in seconds (default 10)
+${METRICS_HELP}
+${STATUS_HELP}
   --json                    print {"id":ID,"url":URL} on one line once listed by every pool
+                            (with "metrics":URL when --metrics-port is given)
 ${logHelp()}
   -h, --help                show this help
 ${RELAY_LIMIT_HELP}
@@ -56,6 +62,8 @@ ${RELAY_LIMIT_HELP}
     ...RELAY_METADATA_OPTIONS,
     'handshake-timeout': { type: 'string' },
     json: { type: 'boolean' },
+    ...METRICS_OPTIONS,
+    ...STATUS_OPTIONS,
     ...RELAY_LIMIT_OPTIONS,
     ...LOG_OPTIONS,
   },
@@ -66,13 +74,16 @@ ${RELAY_LIMIT_HELP}
     const publicUrl = values['public-url'] as string | undefined;
     if (publicUrl !== undefined && !/^wss?:\/\/[^\s/]+/.test(publicUrl)) throw new CliError(`--public-url must be a ws:// or wss:// URL, got "${publicUrl}"`, 2);
     const { limits, sourceLimits, maxConnections, bandwidth } = relayLimitSettings(values);
-    const metadata = relayMetadataSettings(values);
     const tls = tlsFilesOption(values);
     const ca = caOption(values);
     const trustedProxies = trustedProxiesOption(values);
-    const log = commandLogger('relay', values);
-    return serve(values.json === true, async () => {
+    const metrics = metricsOption(values);
+    const metadata = relayMetadataSettings(values);
+    const screen = new StatusScreen(values);
+    const log = commandLogger('relay', values, screen.sink);
+    return serve(values.json === true, async (signal) => {
       const relay = await startRelay({
+        signal,
         pools,
         keyFile: (values.key as string | undefined) ?? dataFile('relay-key.json'),
         host: (values.host as string | undefined) ?? '127.0.0.1',
@@ -89,12 +100,22 @@ ${RELAY_LIMIT_HELP}
         sourceLimits,
         maxConnections,
         bandwidth,
+        metrics,
         log,
       });
+      const describe = [
+        `Relay ${relay.id} listening on ${relay.url}`,
+        ...(relay.metricsUrl ? [`Metrics on ${relay.metricsUrl}/metrics, health on ${relay.metricsUrl}/health`] : []),
+        `Listed by ${pools.length} pool(s). Ctrl-C to stop.`,
+      ];
+      screen.show(relayStatus(relay, describe.slice(0, -1)));
       return {
-        ready: { id: relay.id, url: relay.url },
-        describe: [`Relay ${relay.id} listening on ${relay.url}`, `Listed by ${pools.length} pool(s). Ctrl-C to stop.`],
-        stop: () => relay.close(),
+        ready: { id: relay.id, url: relay.url, ...(relay.metricsUrl ? { metrics: relay.metricsUrl } : {}) },
+        describe,
+        stop: () => {
+          screen.leave();
+          return relay.close();
+        },
       };
     });
   },

@@ -123,6 +123,11 @@ export class AlliumClient {
     }
   }
 
+  /** Relays in the list last fetched (0 before the first), for status displays: fetches nothing. */
+  get relayCount(): number {
+    return this.directory?.relays.length ?? 0;
+  }
+
   /** Subscribes to circuit events (building, open, closed, failed); returns the unsubscribe. */
   onCircuitEvent(listener: (event: CircuitEvent) => void): () => void {
     this.listeners.add(listener);

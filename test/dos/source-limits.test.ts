@@ -11,6 +11,7 @@ import { CELL_COMMANDS, CELL_SIZE, LINK_SUBPROTOCOL, MAX_MESSAGE_SIZE, encodeCel
 import { REASONS } from '../../shared/errors.ts';
 import type { Link } from '../../shared/link.ts';
 import { createLogger } from '../../node/log.ts';
+import { createRelayCounters } from '../../shared/relay-events.ts';
 import { startLinkServer, type LinkServer } from '../../relay/ws-server.ts';
 import type { SourceLimits } from '../../relay/source-limits.ts';
 
@@ -30,9 +31,10 @@ async function linkServer(sourceLimits: Partial<SourceLimits>, handshakeTimeoutM
     },
   });
   const links: Link[] = [];
-  const server = await startLinkServer({ host: '127.0.0.1', port: 0, handshakeTimeoutMs, maxConnections: 1000, sourceLimits, log: createLogger('listener', sink), onLink: (link) => links.push(link) });
+  const { rejections } = createRelayCounters();
+  const server = await startLinkServer({ host: '127.0.0.1', port: 0, handshakeTimeoutMs, maxConnections: 1000, sourceLimits, rejections, log: createLogger('listener', sink), onLink: (link) => links.push(link) });
   servers.push(server);
-  return { server, logs, links };
+  return { server, logs, links, rejections };
 }
 
 async function eventuallyTrue(check: () => boolean): Promise<void> {
@@ -59,7 +61,7 @@ function connection(port: number, from = '127.0.0.1', holdMs = 150): Promise<{ s
 
 describe('per-source limits on the relay listener', () => {
   it('holds at most maxConnectionsPerSource connections per source; other sources are not affected', async () => {
-    const { server, logs } = await linkServer({ maxConnectionsPerSource: 5, connectionRate: { capacity: 100, refillPerSecond: 100 } });
+    const { server, logs, rejections } = await linkServer({ maxConnectionsPerSource: 5, connectionRate: { capacity: 100, refillPerSecond: 100 } });
     const first = await Promise.all(Array.from({ length: 8 }, () => connection(server.port, '127.0.0.7')));
     expect(first.filter((c) => c.kept)).toHaveLength(5);
     expect((await connection(server.port, '127.0.0.8')).kept).toBe(true);
@@ -71,15 +73,17 @@ describe('per-source limits on the relay listener', () => {
     const warnings = logs.filter((l) => l.level === 'warn');
     expect(warnings[0].message).toBe('connection refused: a source already holds 5 connections (per-source limit)');
     expect(JSON.stringify(logs)).not.toContain('127.0.0.7');
+    expect(rejections).toMatchObject({ source_connections: 4, source_new_connections: 0 });
   });
 
   it('admits a burst of new connections per source, then a steady rate', async () => {
-    const { server, logs } = await linkServer({ maxConnectionsPerSource: 100, connectionRate: { capacity: 3, refillPerSecond: 4 } });
+    const { server, logs, rejections } = await linkServer({ maxConnectionsPerSource: 100, connectionRate: { capacity: 3, refillPerSecond: 4 } });
     const burst = await Promise.all(Array.from({ length: 6 }, () => connection(server.port, '127.0.0.9')));
     expect(burst.filter((c) => c.kept)).toHaveLength(3);
     await new Promise((r) => setTimeout(r, 300));
     expect((await connection(server.port, '127.0.0.9', 50)).kept).toBe(true);
     expect(logs.some((l) => l.message.startsWith('connection refused: a source opens connections faster than 4/s after a burst of 3'))).toBe(true);
+    expect(rejections).toMatchObject({ source_connections: 0, source_new_connections: 3 });
   });
 
   it('cuts a connection that has not become a link within the handshake timeout: silent, or sending headers slowly', async () => {
@@ -111,7 +115,7 @@ describe('per-source limits on the relay listener', () => {
   });
 
   it('holds a source with enough links to its circuit budget: DESTROY RESOURCE_LIMIT, then the flooding link is closed', async () => {
-    const { server, links, logs } = await linkServer({ circuitRate: { capacity: 2, refillPerSecond: 0.001 }, circuitRateMinConnections: 1 });
+    const { server, links, logs, rejections } = await linkServer({ circuitRate: { capacity: 2, refillPerSecond: 0.001 }, circuitRateMinConnections: 1 });
     const delivered: number[] = [];
     const socket = new WebSocket(`ws://127.0.0.1:${server.port}`, [LINK_SUBPROTOCOL], { localAddress: '127.0.0.11' });
     const replies: { id: number; command: number; reason: number }[] = [];
@@ -132,6 +136,7 @@ describe('per-source limits on the relay listener', () => {
     expect(await closed).toBe(4000 + REASONS.RESOURCE_LIMIT);
     expect(delivered).toEqual([1, 2]);
     expect(logs.some((l) => l.message.startsWith('CREATE refused with RESOURCE_LIMIT'))).toBe(true);
+    expect(rejections).toMatchObject({ source_create_rate: 3, create_flood: 1 });
   });
 
   it('does not limit the circuits of a source below circuitRateMinConnections links (a client, a relay)', async () => {

@@ -107,6 +107,17 @@ export interface DemoReady {
 export interface RelayReady {
   id: string;
   url: string;
+  /** The metrics endpoint, when started with --metrics-port. */
+  metrics?: string;
+}
+
+/** The metrics endpoint of every relay startRelayProcess started, by relay URL. */
+const relayMetricsUrls = new Map<string, string>();
+
+export function relayMetricsUrl(relayUrl: string): string {
+  const url = relayMetricsUrls.get(relayUrl);
+  if (url === undefined) throw new Error(`no metrics endpoint known for relay ${relayUrl}`);
+  return url;
 }
 
 /** A pool and N relays, each its own process, with timings short enough for tests. */
@@ -131,8 +142,9 @@ export async function startTestNetwork(options: { relays: number; allowPrivate?:
 
 export async function startRelayProcess(pool: PoolReady, dir: string, index: number, allowPrivate: boolean, extra: string[] = []) {
   const outbound = `127.0.0.${index + 2}`;
-  const args = ['relay', '--json', '--port', '0', '--pool', pool.pool, '--pool-key', pool.poolKey, '--key', join(dir, `relay-${index}.json`), '--outbound', outbound, ...extra];
+  const args = ['relay', '--json', '--port', '0', '--pool', pool.pool, '--pool-key', pool.poolKey, '--key', join(dir, `relay-${index}.json`), '--outbound', outbound, '--metrics-port', '0', ...extra];
   if (allowPrivate) args.push('--allow-private');
   const service = await startService<RelayReady>(args);
+  relayMetricsUrls.set(service.ready.url, service.ready.metrics!);
   return Object.assign(service, { outbound });
 }

@@ -7,6 +7,7 @@ import type { TpdpError } from '../../shared/errors.ts';
 import { openWebSocketLink } from '../../shared/websocket-link.ts';
 import { nodeCrypto } from '../../node/crypto.ts';
 import { nodeWebSocketFactory } from '../../node/websocket.ts';
+import { relayMetricsUrl } from './processes.ts';
 
 export async function listedRelays(pool: PoolRef): Promise<DirectoryRelay[]> {
   return (await fetchDirectory([pool], { fetch, crypto: nodeCrypto })).relays;
@@ -105,9 +106,9 @@ export async function startBystander(circuit: ClientCircuit, echoPort: number): 
   return state;
 }
 
-/** A relay's /health counters (links, circuits, streams), read over plain HTTP. */
+/** A relay's links, circuits and streams, from the /health of its metrics port (started by startRelayProcess). */
 export async function relayHealth(relayUrl: string): Promise<{ links: number; circuits: number; streams: number }> {
-  const response = await fetch(relayUrl.replace(/^ws/, 'http') + '/health');
+  const response = await fetch(relayMetricsUrl(relayUrl) + '/health');
   return (await response.json()) as { links: number; circuits: number; streams: number };
 }
 
