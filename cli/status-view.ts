@@ -63,11 +63,33 @@ export function renderStatus(now: StatusSnapshot, previous: StatusSnapshot | und
   return lines.slice(0, Math.max(1, size.rows));
 }
 
+/**
+ * Wraps at spaces. An indented line is a command to copy: its continuations end in " \\" and are
+ * indented further, so the wrapped text still pastes into a shell as one command. A word longer
+ * than the width is split where it must be.
+ */
 function wrap(line: string, width: number): string[] {
   if (line.length <= width) return [line];
+  const indent = /^ */.exec(line)![0];
+  const command = indent.length > 0;
+  const continuation = command ? indent + '    ' : '';
+  const room = width - (command ? 2 : 0);
   const out: string[] = [];
-  for (let at = 0; at < line.length; at += width) out.push(line.slice(at, at + width));
-  return out;
+  let current = indent;
+  for (const word of line.trim().split(/ +/)) {
+    const empty = current.trim() === '';
+    if (empty || current.length + 1 + word.length <= room) current = empty ? current + word : `${current} ${word}`;
+    else {
+      out.push(command ? `${current} \\` : current);
+      current = continuation + word;
+    }
+  }
+  out.push(current);
+  return out.flatMap((part) => {
+    const pieces: string[] = [];
+    for (let at = 0; at < part.length; at += width) pieces.push(part.slice(at, at + width));
+    return pieces;
+  });
 }
 
 /** 1 234 567 bytes → "1.2 MB" (powers of 1000, as network rates are given). */

@@ -50,13 +50,21 @@ describe('status view', () => {
 
   it('fits the screen: lines cut to its width, long about lines wrapped, the oldest log lines dropped first', () => {
     const logs = Array.from({ length: 30 }, (_, i) => `12:00:${String(i).padStart(2, '0')}.000 ERROR [x] failure ${i} ${'y'.repeat(80)}`);
-    const about = ['npx allium fetch --pool http://127.0.0.1:7070 --pool-key ' + 'k'.repeat(43) + ' http://127.0.0.1:7076/'];
-    const lines = renderStatus(snapshot({ logs, about }), undefined, { columns: 50, rows: 24 }).map(plain);
+    const command = '  npx allium fetch --pool http://127.0.0.1:7070 --pool-key ' + 'k'.repeat(43) + ' http://127.0.0.1:7076/';
+    const about = ['Fetch the demo site through a circuit, which is what this long line of prose is about:', command];
+    const lines = renderStatus(snapshot({ logs, about }), undefined, { columns: 60, rows: 24 }).map(plain);
     expect(lines).toHaveLength(24);
-    for (const line of lines) expect(line.length).toBeLessThanOrEqual(50);
-    // The command is wrapped whole, never cut.
-    const first = lines.findIndex((l) => l.startsWith('npx allium'));
-    expect(lines.slice(first, first + Math.ceil(about[0].length / 50)).join('')).toBe(about[0]);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(60);
+    // Prose wraps at spaces; a command wraps at spaces with shell continuations, so it pastes whole.
+    expect(lines.slice(2, 4)).toEqual(['Fetch the demo site through a circuit, which is what this', 'long line of prose is about:']);
+    const first = lines.findIndex((l) => l.startsWith('  npx allium'));
+    const wrapped = lines.slice(first, first + 3);
+    expect(wrapped).toEqual([
+      '  npx allium fetch --pool http://127.0.0.1:7070 --pool-key \\',
+      '      ' + 'k'.repeat(43) + ' \\',
+      '      http://127.0.0.1:7076/',
+    ]);
+    expect(wrapped.join('\n').replaceAll(' \\\n', ' ').replace(/ +/g, ' ').trim()).toBe(command.trim());
     expect(lines.at(-1)).toBe('Ctrl-C to stop');
     expect(lines.some((l) => l.includes('failure 29'))).toBe(true);
     expect(lines.some((l) => l.includes('failure 0 '))).toBe(false);

@@ -55,6 +55,7 @@ ${logHelp()}
         `  echo '${network.user.password}' | npx allium login ${pool} --site ${network.site.url} --user ${network.user.name}`,
         `Run a local SOCKS5/HTTP proxy for any program:`,
         `  npx allium proxy ${pool}`,
+        `Anonymous tabs: \`npm run build\`, load dist/chrome unpacked at chrome://extensions (Firefox: dist/firefox, see README), put the pool URL and key in its options, tick "Anonymous tab" in its popup.`,
       ];
       // The view sums the relays' figures, so it leaves their list out and keeps what a user needs.
       screen.show(demoStatus(network.pool, network.relays.map((r) => r.relay), usage));
