@@ -6,18 +6,16 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClientCircuit, hopTargetOf } from '../shared/client/circuit.ts';
 import { fetchOverStream } from '../shared/client/fetch-over-stream.ts';
 import type { AlliumClient } from '../shared/client/client.ts';
-import { fetchDirectory, type DirectoryRelay } from '../shared/directory.ts';
+import { fetchDirectory } from '../shared/directory.ts';
 import { TpdpError } from '../shared/errors.ts';
-import { openWebSocketLink } from '../shared/websocket-link.ts';
 import { LINK_SUBPROTOCOL } from '../shared/cell.ts';
 import { createNodeClient } from '../node/client.ts';
 import { nodeCrypto } from '../node/crypto.ts';
-import { nodeWebSocketFactory } from '../node/websocket.ts';
 import { execFile } from 'node:child_process';
 import { residentBytes, runCli, startRelayProcess, startService, startTestNetwork } from './support/processes.ts';
+import { circuitThrough } from './support/relay-circuits.ts';
 
 function run(command: string, args: string[]): Promise<Buffer> {
   return new Promise((resolve, reject) =>
@@ -85,14 +83,6 @@ async function readExactly(reader: ReadableStreamDefaultReader<Uint8Array>, leng
     offset += value.length;
   }
   return out;
-}
-
-async function circuitThrough(relays: DirectoryRelay[]): Promise<ClientCircuit> {
-  const link = await openWebSocketLink(nodeWebSocketFactory(), relays[0].url, 5000);
-  const circuit = new ClientCircuit({ crypto: nodeCrypto, link, circuitId: 1, handshakeTimeoutMs: 5000, onClose: () => link.close('DONE', 'test over') });
-  link.handlers = { onCell: (cell) => circuit.handleCell(cell), onClose: (r, d) => circuit.linkClosed(r, d) };
-  await circuit.build(relays.map(hopTargetOf));
-  return circuit;
 }
 
 describe('a network of separate relay processes', () => {
@@ -205,7 +195,7 @@ describe('a network of separate relay processes', () => {
       const exit = relays.find((r) => r.id === strict.ready.id)!;
       expect(exit.exit.allowPrivate).toBe(false);
       const others = relays.filter((r) => r.id !== exit.id).slice(0, 2);
-      const circuit = await circuitThrough([...others, exit]);
+      const circuit = (await circuitThrough([...others, exit])).circuit;
       for (const host of ['127.0.0.1', 'localhost', '2130706433', '0x7f.0.0.1', '::1', '::ffff:127.0.0.1', '10.0.0.1', '169.254.169.254']) {
         const error = await circuit.openStream({ kind: 'connect', host, port: 80 }).then(() => undefined, (e: TpdpError) => e);
         expect(error?.code, host).toBe('EXIT_POLICY_REFUSED');

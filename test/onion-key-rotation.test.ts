@@ -3,23 +3,14 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClientCircuit, hopTargetOf } from '../shared/client/circuit.ts';
+import type { ClientCircuit } from '../shared/client/circuit.ts';
 import { toByteStream } from '../shared/client/byte-stream.ts';
 import { fetchDirectory, type DirectoryRelay } from '../shared/directory.ts';
-import { openWebSocketLink } from '../shared/websocket-link.ts';
 import { nodeCrypto } from '../node/crypto.ts';
-import { nodeWebSocketFactory } from '../node/websocket.ts';
 import { startTestNetwork } from './support/processes.ts';
+import { circuitThrough } from './support/relay-circuits.ts';
 
 const PERIOD_S = 5;
-
-async function circuitThrough(relays: DirectoryRelay[]): Promise<ClientCircuit> {
-  const link = await openWebSocketLink(nodeWebSocketFactory(), relays[0].url, 5000);
-  const circuit = new ClientCircuit({ crypto: nodeCrypto, link, circuitId: 1, handshakeTimeoutMs: 5000, onClose: () => link.close('DONE', 'test over') });
-  link.handlers = { onCell: (cell) => circuit.handleCell(cell), onClose: (r, d) => circuit.linkClosed(r, d) };
-  await circuit.build(relays.map(hopTargetOf));
-  return circuit;
-}
 
 /** Sends a line through a connect stream to the echo server and reads it back. */
 async function echo(circuit: ClientCircuit, port: number, text: string): Promise<string> {
@@ -71,7 +62,7 @@ describe('onion-key rotation', () => {
   it('keeps open circuits, honours the previous key during the grace, then refuses it clearly; the pool lists each new key', async () => {
     const before = await list();
     expect(before).toHaveLength(3);
-    const open = await circuitThrough(before);
+    const open = (await circuitThrough(before)).circuit;
     expect(await echo(open, echoPort, 'before rotation')).toBe('before rotation');
 
     // First rotation: the pool lists the new keys…
@@ -80,7 +71,7 @@ describe('onion-key rotation', () => {
     // …the circuit built before it still carries streams (its keys came from its handshakes)…
     expect(await echo(open, echoPort, 'after rotation')).toBe('after rotation');
     // …and a client with the list from before the rotation still builds, during the grace.
-    const stale = await circuitThrough(before);
+    const stale = (await circuitThrough(before)).circuit;
     expect(await echo(stale, echoPort, 'stale list in grace')).toBe('stale list in grace');
     stale.destroy();
 
@@ -88,10 +79,10 @@ describe('onion-key rotation', () => {
     const later = await nextKeys(new Set([...before, ...rotated].map((r) => r.onionKey)));
     await expect(circuitThrough(before)).rejects.toThrow(/refused the handshake.*relay list is out of date/);
     // A fresh list builds; so does the previous one, now in its own grace.
-    const fresh = await circuitThrough(later);
+    const fresh = (await circuitThrough(later)).circuit;
     expect(await echo(fresh, echoPort, 'fresh list')).toBe('fresh list');
     fresh.destroy();
-    const previous = await circuitThrough(rotated);
+    const previous = (await circuitThrough(rotated)).circuit;
     expect(await echo(previous, echoPort, 'previous list')).toBe('previous list');
     previous.destroy();
     expect(await echo(open, echoPort, 'still open')).toBe('still open');
