@@ -14,6 +14,7 @@ import { fetchRelayList } from '../shared/directory.ts';
 import { verifyRelayList } from '../shared/relay-list.ts';
 import { nodeCrypto as crypto } from '../node/crypto.ts';
 import { createLogger } from '../node/log.ts';
+import { listEntryBytes } from './registry.ts';
 import { startPool, type PoolOptions, type RunningPool } from './server.ts';
 
 const running: RunningPool[] = [];
@@ -139,6 +140,36 @@ describe('pool registration', () => {
     expect(reply.json.code).toBe('REGISTRY_FULL');
     // A relay already registered may still update its descriptor.
     expect((await post(p.url, '/v1/register', signDescriptor(first.fields, first.identity, crypto, Date.now() + 1))).status).toBe(200);
+  });
+
+  it('keeps its list within what clients read: large descriptors fill it before the relay cap', async () => {
+    const padded = () => {
+      const r = relay();
+      return { ...r, fields: { ...r.fields, contact: 'x'.repeat(256), family: Array.from({ length: 64 }, (_, i) => i.toString(16).padStart(40, '0')) } };
+    };
+    const relays = Array.from({ length: 4 }, padded);
+    const small = relay();
+    const one = listEntryBytes(signDescriptor(relays[0].fields, relays[0].identity, crypto));
+    const p = await pool({ maxRelays: 100, maxListBytes: 3 * one + listEntryBytes(signDescriptor(small.fields, small.identity, crypto)) + 10 });
+    for (const r of relays.slice(0, 3)) expect((await post(p.url, '/v1/register', signDescriptor(r.fields, r.identity, crypto))).status).toBe(200);
+    const refused = await post(p.url, '/v1/register', signDescriptor(relays[3].fields, relays[3].identity, crypto));
+    expect(refused.status).toBe(503);
+    expect(refused.json.code).toBe('REGISTRY_FULL');
+    // A listed relay may still re-register, and a small descriptor still fits the room left.
+    expect((await post(p.url, '/v1/register', signDescriptor(relays[0].fields, relays[0].identity, crypto, Date.now() + 1))).status).toBe(200);
+    expect((await post(p.url, '/v1/register', signDescriptor(small.fields, small.identity, crypto))).status).toBe(200);
+    expect(await listedIds(p)).toHaveLength(4);
+  });
+
+  it('counts list bytes as clients receive them', async () => {
+    const r = relay();
+    const p = await pool();
+    const envelope = signDescriptor(r.fields, r.identity, crypto);
+    const empty = (await fetch(`${p.url}/v1/relays`).then((res) => res.arrayBuffer())).byteLength;
+    expect((await post(p.url, '/v1/register', envelope)).status).toBe(200);
+    const full = (await fetch(`${p.url}/v1/relays`).then((res) => res.arrayBuffer())).byteLength;
+    // The only entry: no comma between entries, one byte less than the budget charges.
+    expect(full - empty).toBe(listEntryBytes(envelope) - 1);
   });
 });
 

@@ -20,7 +20,7 @@ import { createHttpServer } from '../node/tls-server.ts';
 import { DEFAULT_POOL_FLOOD_LIMITS, FloodLimits, type PoolFloodLimits } from './flood-limits.ts';
 import { HttpError, readJsonBody, sendError, sendJson } from './http.ts';
 import { SignedListCache } from './list-cache.ts';
-import { RelayRegistry } from './registry.ts';
+import { MAX_LIST_ENTRY_BYTES, RelayRegistry } from './registry.ts';
 import { ReplayGuard } from './replay-guard.ts';
 import { poolMetrics } from './pool-metrics.ts';
 import { startMetricsServer } from '../node/metrics-server.ts';
@@ -38,6 +38,8 @@ export type PoolOptions = {
   /** How often deprecated entries and expired nonces are freed. */
   gcIntervalMs?: number;
   maxRelays?: number;
+  /** Bytes the descriptors may take in the list; default: what keeps it within what clients read. */
+  maxListBytes?: number;
   /** How far a signed timestamp may be from the pool's clock. */
   clockSkewMs?: number;
   log?: Logger;
@@ -93,7 +95,8 @@ export async function startPool(opts: PoolOptions = {}): Promise<RunningPool> {
   const poolKey: KeyPair = opts.keyFile ? loadOrCreateKeys(opts.keyFile, { pool: 'ed25519' }, crypto).pool : crypto.ed25519Keygen();
   const poolKeyText = toBase64Url(poolKey.publicKey);
 
-  const registry = new RelayRegistry({ deprecationDelayMs, maxRelays });
+  const maxListBytes = opts.maxListBytes ?? MAX_LIST_ENTRY_BYTES;
+  const registry = new RelayRegistry({ deprecationDelayMs, maxRelays, maxListBytes });
   // Replay state outlives registry entries by one skew window, hence room for churn; a relay
   // heartbeating on time spends about 2·skew/period nonces per window.
   const guard = new ReplayGuard({
@@ -141,16 +144,17 @@ export async function startPool(opts: PoolOptions = {}): Promise<RunningPool> {
             if (err instanceof SignatureError) throw new HttpError(403, 'BAD_SIGNATURE', err.message);
             throw new HttpError(400, 'INVALID_DESCRIPTOR', errorMessage(err));
           }
-          if (!registry.hasRoomFor(descriptor.id, now)) {
-            throw new HttpError(503, 'REGISTRY_FULL', `this pool lists at most ${maxRelays} relays`);
+          const signed = body as SignedDescriptor;
+          const envelope = { descriptor: signed.descriptor, signature: signed.signature };
+          if (!registry.hasRoomFor(descriptor.id, envelope, now)) {
+            throw new HttpError(503, 'REGISTRY_FULL', `this pool lists at most ${maxRelays} relays, in a list clients can read (${maxListBytes} bytes of descriptors)`);
           }
           if (registry.live(descriptor.id, now) === undefined) flood.admitNewRelay(source, now);
           guard.admit(descriptor.id, descriptor.published, descriptor.nonce, now);
-          const signed = body as SignedDescriptor;
           const previous = registry.register(
             {
               descriptor,
-              envelope: { descriptor: signed.descriptor, signature: signed.signature },
+              envelope,
               identityKey: decodeKey(descriptor.identityKey, ED25519_KEY_BYTES, 'identityKey'),
               lastSeen: now,
             },
