@@ -59,7 +59,8 @@ function ed25519KeyPair(): KeyPair {
 class NodeKeyStream implements KeyStream {
   private readonly cipher;
   constructor(key: Uint8Array, iv: Uint8Array) {
-    this.cipher = createCipheriv('aes-256-ctr', secretKeyObject(key), iv);
+    // Not cached: a cipher key is used once, and createSecretKey takes raw bytes without probing.
+    this.cipher = createCipheriv('aes-256-ctr', createSecretKey(key), iv);
   }
   xorInPlace(data: Uint8Array): void {
     data.set(this.cipher.update(data));

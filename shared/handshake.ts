@@ -23,11 +23,17 @@ export const SERVER_HANDSHAKE_SIZE = 64;
 /** Kf | Kb | Df | Db, 32 bytes each (docs/TPDP.md §4.3). */
 export const KEY_MATERIAL_SIZE = 128;
 
-export interface HopKeyMaterial {
-  forwardKey: Uint8Array;
-  backwardKey: Uint8Array;
-  forwardDigestKey: Uint8Array;
-  backwardDigestKey: Uint8Array;
+/**
+ * Kf | Kb | Df | Db as derived, in one array: a relay holds one per circuit, and four small
+ * arrays would cost about 250 bytes of heap each on top of their 32 bytes.
+ */
+export type HopKeyMaterial = Uint8Array;
+const HOP_KEY_OFFSET = { forwardKey: 0, backwardKey: 32, forwardDigestKey: 64, backwardDigestKey: 96 } as const;
+export type HopKeyName = keyof typeof HOP_KEY_OFFSET;
+
+/** One of the four keys, as a view into the material (no copy). */
+export function hopKey(material: HopKeyMaterial, name: HopKeyName): Uint8Array {
+  return material.subarray(HOP_KEY_OFFSET[name], HOP_KEY_OFFSET[name] + KEY_BYTES);
 }
 
 /** What the client holds between sending CREATE/EXTEND and receiving CREATED/EXTENDED. */
@@ -35,15 +41,6 @@ export interface ClientHandshakeState {
   identityKey: Uint8Array;
   onionKey: Uint8Array;
   ephemeral: KeyPair;
-}
-
-function splitKeyMaterial(material: Uint8Array): HopKeyMaterial {
-  return {
-    forwardKey: material.slice(0, 32),
-    backwardKey: material.slice(32, 64),
-    forwardDigestKey: material.slice(64, 96),
-    backwardDigestKey: material.slice(96, 128),
-  };
 }
 
 /** H(x, t) = HMAC-SHA256 keyed by the tweak t. */
@@ -55,8 +52,8 @@ function finish(crypto: CryptoProvider, secretInput: Uint8Array, id: Uint8Array,
   const verify = h(crypto, secretInput, T_VERIFY);
   const auth = h(crypto, concatBytes(verify, id, b, y, x, PROTOID_BYTES, SERVER), T_MAC);
   // HKDF-Extract(salt = t_key, IKM = secret_input) is KEY_SEED; Expand with m_expand (RFC 5869).
-  const material = crypto.hkdfSha256(secretInput, T_KEY, M_EXPAND, KEY_MATERIAL_SIZE);
-  return { auth, keys: splitKeyMaterial(material) };
+  const keys: HopKeyMaterial = crypto.hkdfSha256(secretInput, T_KEY, M_EXPAND, KEY_MATERIAL_SIZE);
+  return { auth, keys };
 }
 
 export function clientHandshakeStart(

@@ -12,7 +12,7 @@ import { concatBytes, fromHex, toHex, writeU64 } from './bytes.ts';
 import { CELL_BODY_SIZE } from './cell.ts';
 import { nobleCrypto } from './crypto/noble.ts';
 import type { CryptoProvider } from './crypto/provider.ts';
-import type { HopKeyMaterial } from './handshake.ts';
+import { KEY_MATERIAL_SIZE, type HopKeyMaterial } from './handshake.ts';
 import { HopCrypto } from './hop-crypto.ts';
 import { decodeRelayBody, encodeRelayBody, RELAY_COMMANDS, RELAY_DATA_MAX, RELAY_OFFSET, RELAY_TAG_SIZE, type RelayCommand } from './relay-cell.ts';
 
@@ -41,21 +41,11 @@ interface RelayCellVector {
 const VECTOR = JSON.parse(readFileSync(new URL('../test/vectors/relay-cell.json', import.meta.url), 'utf8')) as RelayCellVector;
 
 function randomKeys(crypto: CryptoProvider): HopKeyMaterial {
-  return {
-    forwardKey: crypto.randomBytes(32),
-    backwardKey: crypto.randomBytes(32),
-    forwardDigestKey: crypto.randomBytes(32),
-    backwardDigestKey: crypto.randomBytes(32),
-  };
+  return crypto.randomBytes(KEY_MATERIAL_SIZE);
 }
 
 function vectorKeys(): HopKeyMaterial {
-  return {
-    forwardKey: fromHex(VECTOR.forwardKey),
-    backwardKey: fromHex(VECTOR.backwardKey),
-    forwardDigestKey: fromHex(VECTOR.forwardDigestKey),
-    backwardDigestKey: fromHex(VECTOR.backwardDigestKey),
-  };
+  return fromHex(VECTOR.forwardKey + VECTOR.backwardKey + VECTOR.forwardDigestKey + VECTOR.backwardDigestKey);
 }
 
 /** The two ends of one hop: what the client holds and what the relay holds, from the same keys. */
@@ -308,6 +298,64 @@ describe('relay-cell known-answer vector (test/vectors/relay-cell.json)', () => 
       expect(toHex(received)).toBe(cell.sealed);
       expect((forward ? receiver.forwardTags : receiver.backwardTags).open(received)).toBe(true);
       expect(toHex(decodeRelayBody(received).data)).toBe(cell.data);
+    }
+  });
+});
+
+describe('HopCrypto resources', () => {
+  /** nobleCrypto, counting the keystreams and HMACs asked of it. */
+  function countingProvider() {
+    const counts = { keystreams: 0, hmacs: 0 };
+    const provider: CryptoProvider = {
+      ...nobleCrypto,
+      aes256Ctr: (key, iv) => (counts.keystreams++, nobleCrypto.aes256Ctr(key, iv)),
+      hmacSha256: (key, data) => (counts.hmacs++, nobleCrypto.hmacSha256(key, data)),
+    };
+    return { provider, counts };
+  }
+
+  it('makes no cipher context for a hop that never carries a cell, and one per direction once used', () => {
+    const { provider, counts } = countingProvider();
+    const keys = randomKeys(provider);
+    const idle = new HopCrypto(provider, keys, CELL_BODY_SIZE);
+    expect(idle).toBeInstanceOf(HopCrypto);
+    expect(counts).toEqual({ keystreams: 0, hmacs: 0 });
+
+    const sender = new HopCrypto(provider, keys, CELL_BODY_SIZE);
+    const receiver = new HopCrypto(provider, keys, CELL_BODY_SIZE);
+    for (let i = 0; i < 3; i++) {
+      const cell = body(RELAY_COMMANDS.DATA, 1, `cell ${i}`);
+      sender.forwardTags.seal(cell);
+      sender.forward.xorInPlace(cell);
+      receiver.forward.xorInPlace(cell);
+      expect(receiver.forwardTags.open(cell)).toBe(true);
+    }
+    expect(counts).toEqual({ keystreams: 2, hmacs: 6 });
+    const back = body(RELAY_COMMANDS.DATA, 1, 'back');
+    receiver.backwardTags.seal(back);
+    receiver.backward.xorInPlace(back);
+    sender.backward.xorInPlace(back);
+    expect(sender.backwardTags.open(back)).toBe(true);
+    expect(counts.keystreams).toBe(4);
+  });
+
+  it.each([nobleCrypto, nodeCrypto])('keeps tags right when hops with different body sizes interleave ($name)', (crypto) => {
+    // The tag input buffer is shared by every hop of the process; each size must get its own.
+    const sizes = [CELL_BODY_SIZE, 4 * CELL_BODY_SIZE + 3];
+    const pairs = sizes.map((size) => {
+      const keys = randomKeys(crypto);
+      return { size, sender: new HopCrypto(crypto, keys, size), receiver: new HopCrypto(crypto, keys, size) };
+    });
+    for (let i = 0; i < 4; i++) {
+      for (const { size, sender, receiver } of pairs) {
+        const cell = new Uint8Array(size);
+        cell.set(body(RELAY_COMMANDS.DATA, i, `interleaved ${i}`));
+        cell.fill(i + 1, CELL_BODY_SIZE);
+        sender.forwardTags.seal(cell);
+        expect(receiver.forwardTags.open(cell)).toBe(true);
+        cell[size - 1] ^= 1;
+        expect(receiver.forwardTags.open(cell)).toBe(false);
+      }
     }
   });
 });
