@@ -1,15 +1,21 @@
 // The CREATE load generator, a separate process so that the relay under test has its core to
 // itself: it opens one link to --url and answers JSON commands on stdin:
-//   {"rate":MS,"inflight":K}  keeps K CREATEs outstanding for MS ms, destroying each circuit as
-//                             soon as its CREATED arrives; → {"created":N,"refused":R,"seconds":S}
-//   {"hold":N}                builds circuits until N are open and leaves them idle; → {"open":N}
+//   {"rate":MS,"inflight":K}  keeps K circuits in the making for MS ms: each is a CREATE and,
+//                             once CREATED arrives, one RELAY cell that the relay decrypts, fails
+//                             to recognise and answers with DESTROY (INTEGRITY_ERROR), so that
+//                             each circuit costs the relay its first cipher context as well;
+//                             → {"created":N,"refused":R,"seconds":S}
+//   {"hold":N}                builds circuits until N are open and leaves them idle (no cell
+//                             after CREATED); → {"open":N}
 //   {"release":true}          destroys every held circuit; → {"open":0}
 // The handshakes are real ntor requests for the relay's keys (the relay cannot tell them from a
-// client's); the client half is never finished, as a load generator has no use for the keys.
+// client's); the client half is never finished (two X25519 per circuit would load this process
+// about as much as the relay), so the RELAY cell is random bytes rather than a sealed message.
 import { parseArgs } from 'node:util';
 import { fromBase64Url } from '../shared/bytes.ts';
-import { CELL_COMMANDS, encodeCell, type Cell } from '../shared/cell.ts';
-import { encodeCreate, encodeDestroy } from '../shared/control-cells.ts';
+import { CELL_BODY_SIZE, CELL_COMMANDS, encodeCell, type Cell, type CellCommand } from '../shared/cell.ts';
+import { decodeDestroy, encodeCreate, encodeDestroy } from '../shared/control-cells.ts';
+import type { ReasonName } from '../shared/errors.ts';
 import { clientHandshakeStart } from '../shared/handshake.ts';
 import { openWebSocketLink } from '../shared/websocket-link.ts';
 import { nodeCrypto } from '../node/crypto.ts';
@@ -22,11 +28,19 @@ const onionKey = fromBase64Url(values.onion!);
 /** Distinct ephemeral keys, reused in turn: generating one per CREATE would load this process, not the relay. */
 const CREATE_BODIES = Array.from({ length: 256 }, () => encodeCreate(clientHandshakeStart(nodeCrypto, identityKey, onionKey).message));
 const DESTROY_BODY = encodeDestroy('NONE');
+/** Decrypts to noise under every circuit's keys: the relay's tag check fails. */
+const RELAY_BODY = nodeCrypto.randomBytes(CELL_BODY_SIZE);
 
 // A relay closes a link on which no circuit is created within its handshake timeout, so the
 // link is opened only when the first command comes.
 let linkPromise: ReturnType<typeof openWebSocketLink> | undefined;
-const pending = new Map<number, (created: boolean) => void>();
+/** The relay's answer on a circuit: its command and, for DESTROY, the reason. */
+interface Answer {
+  command: number;
+  reason?: ReasonName;
+}
+/** The circuits waiting for the relay's answer, by id. */
+const pending = new Map<number, (answer: Answer) => void>();
 const held = new Set<number>();
 let nextId = 1;
 
@@ -37,7 +51,7 @@ async function link() {
         const settle = pending.get(cell.circuitId);
         if (!settle) return;
         pending.delete(cell.circuitId);
-        settle(cell.command === CELL_COMMANDS.CREATED);
+        settle({ command: cell.command, reason: cell.command === CELL_COMMANDS.DESTROY ? decodeDestroy(cell.body) : undefined });
       },
       onClose: (reason, detail) => {
         process.stderr.write(`create-load: link closed: ${reason}: ${detail}\n`);
@@ -49,13 +63,27 @@ async function link() {
   return linkPromise;
 }
 
+/** Sends one cell on circuit `id` and resolves with the relay's next cell on it. */
+async function exchange(id: number, command: CellCommand, body: Uint8Array): Promise<Answer> {
+  const l = await link();
+  const answer = new Promise<Answer>((resolve) => pending.set(id, resolve));
+  l.send(encodeCell(id, command, body));
+  return answer;
+}
+
 /** Sends one CREATE; resolves with its circuit id once answered (undefined if refused). */
 async function create(): Promise<number | undefined> {
-  const l = await link();
   const id = nextId++;
-  const created = new Promise<boolean>((resolve) => pending.set(id, resolve));
-  l.send(encodeCell(id, CELL_COMMANDS.CREATE, CREATE_BODIES[id % CREATE_BODIES.length]));
-  return (await created) ? id : undefined;
+  const answer = await exchange(id, CELL_COMMANDS.CREATE, CREATE_BODIES[id % CREATE_BODIES.length]);
+  return answer.command === CELL_COMMANDS.CREATED ? id : undefined;
+}
+
+/** One RELAY cell on a fresh circuit; the relay must decrypt it, then destroy the circuit. */
+async function relayCellThenDestroyed(id: number): Promise<void> {
+  const answer = await exchange(id, CELL_COMMANDS.RELAY, RELAY_BODY);
+  if (answer.reason !== 'INTEGRITY_ERROR') {
+    throw new Error(`create-load: the relay answered a noise RELAY cell with command ${answer.command} (${answer.reason ?? 'no reason'}), not DESTROY (INTEGRITY_ERROR)`);
+  }
 }
 
 async function destroy(id: number): Promise<void> {
@@ -72,8 +100,8 @@ async function rate(ms: number, inflight: number) {
       const id = await create();
       if (id === undefined) refused++;
       else {
+        await relayCellThenDestroyed(id);
         created++;
-        await destroy(id);
       }
     }
   };

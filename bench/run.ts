@@ -1,8 +1,8 @@
-// `npm run bench` (docs/PERFORMANCE.md): starts a pool, three relays and a sink as separate
-// processes on loopback, plus the baseline WebSocket chains and, last, Chromium with the
-// extension, measures every figure of the performance issue in one run and prints a table (or,
-// with --json, one JSON object). Progress goes to stderr. Every child process (the browser
-// included) is stopped at the end, on failure and on Ctrl-C.
+// `npm run bench` (docs/PERFORMANCE.md): compiles lib/, starts a pool and three relays from it
+// (as deployed) and a sink as separate processes on loopback, plus the baseline WebSocket chains
+// and, last, Chromium with the extension, measures every figure of the performance issue in one
+// run and prints a table (or, with --json, one JSON object). Progress goes to stderr. Every child
+// process (the browser included) is stopped at the end, on failure and on Ctrl-C.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { fetchDirectory } from '../shared/directory.ts';
 import { startChain, type Chain } from './chain.ts';
 import { extensionFigures } from './extension.ts';
 import { circuitBuildTimes, firstByteTimes } from './latency.ts';
-import { startNetwork, type Network } from './network.ts';
+import { compileLib, startNetwork, type Network } from './network.ts';
 import { stopChildren } from './processes.ts';
 import { monotonicUs, profileSelf, readProfile, summarizeProfiles, type CpuProfile, type Window } from './profile.ts';
 import { relayHandshakes, relayMemory, startCreateLoad } from './relay-load.ts';
@@ -25,9 +25,10 @@ import { parallelDownloads, prepareCircuits, summarizeRounds, timed, type RoundS
 
 const HELP = `Usage: npm run bench [-- --json] [-- --profile] [-- --rounds N]
 
-Measures Allium on loopback with real processes (pool, 3 relays, sink) against a bare
-WebSocket chain of the same shape, then the Chrome extension in Chromium (page loads in an
-anonymous vs a normal tab, circuit builds), and checks the targets of docs/PERFORMANCE.md.
+Measures Allium on loopback with real processes (a pool and 3 relays running the allium bin,
+compiled first from the current sources into lib/, and a sink) against a bare WebSocket chain
+of the same shape, then the Chrome extension in Chromium (page loads in an anonymous vs a
+normal tab, circuit builds), and checks the targets of docs/PERFORMANCE.md.
 
   --json       print one JSON object on stdout instead of the table
   --profile    run the relays under node --cpu-prof and profile this process (the client);
@@ -100,6 +101,8 @@ interface Measured {
 
 async function measure(): Promise<Measured> {
   const loadAverageAtStart = os.loadavg().map((x) => round(x, 2));
+  status('compiling lib/ for the pool and relays (tsc -p tsconfig.lib.json)');
+  await compileLib();
   status('starting a pool, 3 relays and the sink');
   const network = await startNetwork(networkDir, profileDir);
   relayPids.push(...network.relays.map((r) => r.process.pid!));
