@@ -26,7 +26,8 @@ async function settledResidentBytes(pid: number): Promise<number> {
 }
 
 export async function startCreateLoad(relay: DirectoryRelay): Promise<Script<object>> {
-  return startScript<object>('create-load', ['--url', relay.url, '--identity', relay.identityKey, '--onion', relay.onionKey]);
+  // `--name=value`: a base64url key may start with '-', which parseArgs would take for an option.
+  return startScript<object>('create-load', [`--url=${relay.url}`, `--identity=${relay.identityKey}`, `--onion=${relay.onionKey}`]);
 }
 
 export interface MemoryFigures {
