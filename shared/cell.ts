@@ -3,14 +3,18 @@
 import { readU32, writeU32 } from './bytes.ts';
 import { TpdpError } from './errors.ts';
 
-/** Sent in Sec-WebSocket-Protocol; a relay refuses a link that does not offer it. */
-export const LINK_SUBPROTOCOL = 'tpdp.1';
+/**
+ * Sent in Sec-WebSocket-Protocol; a relay refuses a link that does not offer it. `tpdp.2` is the
+ * 2,048-byte cell format; `tpdp.1` (512-byte cells) is not spoken.
+ */
+export const LINK_SUBPROTOCOL = 'tpdp.2';
 
-export const CELL_SIZE = 512;
+/** 2,048 bytes, chosen by measurement (docs/TPDP.md §9.10): per-cell crypto and header work dominate CPU per MB. */
+export const CELL_SIZE = 2048;
 export const CELL_HEADER_SIZE = 5;
 export const CELL_BODY_SIZE = CELL_SIZE - CELL_HEADER_SIZE;
-/** 64 cells = 32 KiB: large enough to amortise per-message cost, small enough to bound buffers. */
-export const MAX_CELLS_PER_MESSAGE = 64;
+/** 16 cells = 32 KiB: large enough to amortise per-message cost, small enough to bound buffers. */
+export const MAX_CELLS_PER_MESSAGE = 16;
 export const MAX_MESSAGE_SIZE = CELL_SIZE * MAX_CELLS_PER_MESSAGE;
 export const MAX_CIRCUIT_ID = 0xffff_ffff;
 

@@ -232,7 +232,7 @@ describe('relay bodies: encodeRelayBody / decodeRelayBody', () => {
     );
   });
 
-  it('decodes an arbitrary 507-byte body exactly when its command and length are valid, else throws TpdpError', () => {
+  it('decodes an arbitrary CELL_BODY_SIZE-byte body exactly when its command and length are valid, else throws TpdpError', () => {
     fc.assert(
       fc.property(
         fc.integer(),
@@ -752,7 +752,8 @@ describe('flow-control windows', () => {
     );
   });
 
-  it('uses Tor’s window sizes, with real constants: 1000/100 per circuit and 500/50 per stream', () => {
+  it('uses the windows of TPDP §5.4, with real constants: 480/48 per circuit and 240/24 per stream', () => {
+    expect([CIRCUIT_WINDOW_START, CIRCUIT_WINDOW_INCREMENT, STREAM_WINDOW_START, STREAM_WINDOW_INCREMENT]).toEqual([480, 48, 240, 24]);
     for (const [start, increment] of [
       [CIRCUIT_WINDOW_START, CIRCUIT_WINDOW_INCREMENT],
       [STREAM_WINDOW_START, STREAM_WINDOW_INCREMENT],

@@ -30,7 +30,7 @@ export const RELAY_OFFSET = {
 } as const;
 
 export const RELAY_TAG_SIZE = 16;
-/** 507 − 23 = 484 bytes of stream data per cell. */
+/** 2043 − 23 = 2020 bytes of stream data per cell. */
 export const RELAY_DATA_MAX = CELL_BODY_SIZE - RELAY_OFFSET.data;
 export const MAX_STREAM_ID = 0xffff;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CELL_COMMANDS, CELL_SIZE, encodeCell } from './cell.ts';
+import { CELL_COMMANDS, CELL_SIZE, encodeCell, MAX_CELLS_PER_MESSAGE } from './cell.ts';
 import type { TpdpError } from './errors.ts';
 import type { Link } from './link.ts';
 import { RELAY_COMMANDS } from './relay-cell.ts';
@@ -39,7 +39,7 @@ describe('relay node under hostile or failing peers', () => {
     const unknownCommand = encodeCell(1, CELL_COMMANDS.PADDING);
     unknownCommand[4] = 99;
     const createdTowardRelay = encodeCell(1, CELL_COMMANDS.CREATED);
-    for (const garbage of [new Uint8Array(100), new Uint8Array(CELL_SIZE * 65), unknownCommand, createdTowardRelay]) {
+    for (const garbage of [new Uint8Array(100), new Uint8Array(CELL_SIZE * (MAX_CELLS_PER_MESSAGE + 1)), unknownCommand, createdTowardRelay]) {
       const bad = rawConnection(net.relays.get('a')!.node);
       bad.send(garbage);
       expect(bad.closes).toHaveLength(1);

@@ -60,7 +60,7 @@ describe('relay --max-memory', () => {
     const bystander = await startBystander(bystanderCircuit.circuit, echo.port);
     const hog = await withRetries(() => hogLink(relays, HOG_CIRCUITS));
     // The client asks for data on every circuit and stops reading at once: everything the exits
-    // send (two streams fill a circuit's window, 1000 cells) waits at its first relay.
+    // send (two streams fill a circuit's window, 480 cells) waits at its first relay.
     for (const circuit of hog.circuits) {
       for (let i = 0; i < 2; i++) circuit.openStream({ kind: 'connect', host: '127.0.0.1', port: source.port }).catch(() => {});
     }

@@ -149,8 +149,8 @@ describe('relay and pool metrics', () => {
     expect(moved('allium_relay_handshakes_total{result="failed"}')).toBe(0);
     expect(moved('allium_relay_streams_opened_total')).toBe(1);
     expect(moved('allium_relay_rejections_total{limit="streams_per_circuit"}')).toBe(0);
-    // The body leaves each of the three relays once (cells carry a little less than 512 bytes
-    // of it each), plus a few cells of handshakes, request and flow control.
+    // The body leaves each of the three relays once (a cell carries up to 2,020 of its 2,048
+    // bytes), plus a few cells of handshakes, request and flow control.
     const sent = moved('allium_relay_link_bytes_total{direction="sent"}');
     const received = moved('allium_relay_link_bytes_total{direction="received"}');
     expect(sent).toBeGreaterThan(3 * BODY.length);

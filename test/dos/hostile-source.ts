@@ -1,8 +1,8 @@
 // A hostile source as its own process, so that its work does not slow the test process that
 // measures the well-behaved client. Usage: node test/dos/hostile-source.ts '<json>' — prints one
 // JSON line with what it saw. Modes: "connections" (TCP connections held open), "creates" (links
-// that send 64 CREATE cells per message as fast as the relay takes them), "oversized" (links that
-// send one message larger than 64 cells).
+// that send MAX_CELLS_PER_MESSAGE CREATE cells per message as fast as the relay takes them),
+// "oversized" (links that send one message larger than MAX_CELLS_PER_MESSAGE cells).
 import net from 'node:net';
 import WebSocket from 'ws';
 import { fromBase64Url } from '../../shared/bytes.ts';

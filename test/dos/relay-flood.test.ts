@@ -157,7 +157,7 @@ describe('a relay under a hostile source keeps serving a well-behaved client', (
     }
   });
 
-  it('oversized messages: every link that sends more than 64 cells at once is closed with 1009', async () => {
+  it('oversized messages: every link that sends more than MAX_CELLS_PER_MESSAGE cells (32 KiB) at once is closed with 1009', async () => {
     const figures = await underAttack('oversized messages', () => hostile({ mode: 'oversized', count: 30, from: HOSTILE[3] }));
     expect(figures.links).toBeGreaterThan(0);
     expect(figures.closedWith1009).toBe(figures.links);

@@ -1,16 +1,18 @@
 // The relay's listening side (relay/ws-server.ts, relay/source-limits.ts) on real sockets, with
-// small limits so each one shows: concurrent connections and new connections per source, the
-// deadline for becoming a link (idle and slow-header connections), oversized WebSocket messages
-// (close 1009), the circuit-creation budget of a source that holds several links, and the log
-// lines an operator sees — without any address in them.
+// small limits so each one shows: the subprotocol it speaks (tpdp.2 only), concurrent connections
+// and new connections per source, the deadline for becoming a link (idle and slow-header
+// connections), oversized WebSocket messages (close 1009), the circuit-creation budget of a source
+// that holds several links, and the log lines an operator sees — without any address in them.
 import net from 'node:net';
 import { Writable } from 'node:stream';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CELL_COMMANDS, CELL_SIZE, LINK_SUBPROTOCOL, MAX_MESSAGE_SIZE, encodeCell } from '../../shared/cell.ts';
 import { REASONS } from '../../shared/errors.ts';
 import type { Link } from '../../shared/link.ts';
 import { createLogger } from '../../node/log.ts';
+import { nodeWebSocketFactory } from '../../node/websocket.ts';
+import { openWebSocketLink } from '../../shared/websocket-link.ts';
 import { createRelayCounters } from '../../shared/relay-events.ts';
 import { startLinkServer, type LinkServer } from '../../relay/ws-server.ts';
 import type { SourceLimits } from '../../relay/source-limits.ts';
@@ -102,6 +104,31 @@ describe('per-source limits on the relay listener', () => {
     }
   });
 
+  it('speaks tpdp.2 only: an upgrade offering only tpdp.1 (512-byte cells) is refused with 401, one offering both gets tpdp.2', async () => {
+    const { server, links } = await linkServer({});
+    expect(LINK_SUBPROTOCOL).toBe('tpdp.2');
+    const old = new WebSocket(`ws://127.0.0.1:${server.port}`, ['tpdp.1']);
+    old.on('error', () => {});
+    const status = await new Promise<number>((resolve) => old.once('unexpected-response', (_req, res) => resolve(res.statusCode!)));
+    expect(status).toBe(401);
+    const both = new WebSocket(`ws://127.0.0.1:${server.port}`, ['tpdp.1', LINK_SUBPROTOCOL]);
+    await new Promise((resolve) => both.once('open', resolve));
+    expect(both.protocol).toBe('tpdp.2');
+    await eventuallyTrue(() => links.length === 1);
+    both.close();
+  });
+
+  it('a client offering tpdp.2 to a relay that speaks only tpdp.1 fails with HOP_UNREACHABLE', async () => {
+    const oldRelay = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: (offered) => (offered.has('tpdp.1') ? 'tpdp.1' : false), verifyClient: (info, done) => done(String(info.req.headers['sec-websocket-protocol']).split(',').some((p) => p.trim() === 'tpdp.1'), 401) });
+    await new Promise((resolve) => oldRelay.once('listening', resolve));
+    try {
+      const url = `ws://127.0.0.1:${(oldRelay.address() as net.AddressInfo).port}`;
+      await expect(openWebSocketLink(nodeWebSocketFactory(), url, 5000)).rejects.toMatchObject({ code: 'HOP_UNREACHABLE', message: expect.stringContaining('401') });
+    } finally {
+      await new Promise((resolve) => oldRelay.close(resolve));
+    }
+  });
+
   it('does not cut a link that completed its WebSocket handshake', async () => {
     const { server, links } = await linkServer({}, 300);
     const socket = new WebSocket(`ws://127.0.0.1:${server.port}`, [LINK_SUBPROTOCOL]);
@@ -151,12 +178,12 @@ describe('per-source limits on the relay listener', () => {
     socket.close();
   });
 
-  it('closes a link that sends a message larger than 64 cells with 1009, and serves the next link', async () => {
+  it('closes a link that sends a message larger than MAX_CELLS_PER_MESSAGE cells (32 KiB) with 1009, and serves the next link', async () => {
     const { server, links } = await linkServer({});
     const socket = new WebSocket(`ws://127.0.0.1:${server.port}`, [LINK_SUBPROTOCOL]);
     await new Promise((resolve) => socket.once('open', resolve));
     const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
-    socket.send(new Uint8Array(MAX_MESSAGE_SIZE + 512));
+    socket.send(new Uint8Array(MAX_MESSAGE_SIZE + CELL_SIZE));
     expect(await closed).toBe(1009);
     const next = new WebSocket(`ws://127.0.0.1:${server.port}`, [LINK_SUBPROTOCOL]);
     await new Promise((resolve) => next.once('open', resolve));

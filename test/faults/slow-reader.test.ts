@@ -85,7 +85,7 @@ describe('a reader that stops reading', () => {
       await pause(800);
       const peaks = await sampler.stop();
       const heldBack = origin.stats.written - stalledAt;
-      // Per stream: 500 cells (242 KB) of window, plus the kernel's loopback socket buffers at the
+      // Per stream: 240 cells (485 KB) of window, plus the kernel's loopback socket buffers at the
       // exit and the origin, which autotune to a few MiB each: the origin stops after a bounded amount.
       expect(stalledAt).toBeLessThan(20 * 8 * MiB);
       expect(heldBack).toBeLessThan(512 * 1024);
