@@ -50,13 +50,13 @@ export class StreamMux implements StreamHost {
     if (this.streams.delete(streamId) && this.streams.size === 0) this.options.onIdle?.();
   }
 
-  /** Client side: opens a stream with the given BEGIN payload. */
-  open(beginData: Uint8Array): CircuitStream {
+  /** Client side: opens a stream with the given BEGIN payload; `optimistic`: see CircuitStream. */
+  open(beginData: Uint8Array, optimistic = false): CircuitStream {
     if (this.streams.size >= this.options.maxStreams) throw new TpdpError('RESOURCE_LIMIT', `circuit already carries ${this.streams.size} streams`);
     let id = this.nextStreamId;
     while (this.streams.has(id)) id = (id % MAX_STREAM_ID) + 1;
     this.nextStreamId = (id % MAX_STREAM_ID) + 1;
-    const stream = new CircuitStream(this, id);
+    const stream = new CircuitStream(this, id, optimistic);
     this.streams.set(id, stream);
     this.send(RELAY_COMMANDS.BEGIN, id, beginData);
     return stream;

@@ -42,9 +42,16 @@ export class CircuitStream {
   private localFinished = false;
   private remoteFinished = false;
 
-  constructor(host: StreamHost, id: number) {
+  /**
+   * Client side: data may leave before CONNECTED (optimistic data, docs/TPDP.md §6.1). Only for
+   * fetch streams, which the exit accepts as it reads their BEGIN.
+   */
+  private readonly optimistic: boolean;
+
+  constructor(host: StreamHost, id: number, optimistic = false) {
     this.host = host;
     this.id = id;
+    this.optimistic = optimistic;
   }
 
   get writableNeedsDrain(): boolean {
@@ -132,7 +139,7 @@ export class CircuitStream {
 
   /** Sends queued data while both windows allow; called again when either opens. */
   pump(): void {
-    if (this.state !== 'open') return;
+    if (this.state === 'closed' || (this.state === 'opening' && !this.optimistic)) return;
     const wasBlocked = this.writableNeedsDrain;
     while (this.queue.length > 0 && this.packageWindow.open && this.host.canPackage()) {
       const head = this.queue[0];
@@ -149,7 +156,7 @@ export class CircuitStream {
       this.host.send(RELAY_COMMANDS.FIN, this.id, new Uint8Array(0));
       this.closeIfDone();
     }
-    if (wasBlocked && !this.writableNeedsDrain && this.state === 'open') this.onWritable();
+    if (wasBlocked && !this.writableNeedsDrain && (this.state as StreamState) !== 'closed') this.onWritable();
   }
 
   private closeIfDone(): void {

@@ -137,4 +137,76 @@ describe('client circuit over in-memory relays', () => {
     );
     for (const [sent, got] of results) expect(got).toEqual(sent);
   });
+
+  it('sends a fetch request right behind its BEGIN, before CONNECTED comes back (optimistic data)', async () => {
+    let holding = false;
+    let withheld = 0;
+    // Once built, nothing from the first relay reaches the client: no CONNECTED.
+    const tap: Tap = (message, from, to) => {
+      if (holding && from === 'a' && to === 'client') {
+        withheld++;
+        return null;
+      }
+      return message;
+    };
+    const received: Uint8Array[] = [];
+    const exit = (stream: CircuitStream) => {
+      stream.onData = (chunk) => {
+        received.push(chunk.slice());
+        stream.consumed();
+      };
+      stream.accept();
+    };
+    const net = memoryNetwork(['a', 'b', 'c'], { tap, exit });
+    const circuit = clientCircuit(net.connect('a'), net.crypto);
+    await circuit.build(['a', 'b', 'c'].map((n) => net.relays.get(n)!.target));
+    holding = true;
+    const stream = await circuit.openStream({ kind: 'fetch' });
+    expect(stream.state).toBe('opening');
+    stream.write(new TextEncoder().encode('request head'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(new TextDecoder().decode(received[0])).toBe('request head');
+    expect(withheld).toBeGreaterThan(0);
+  });
+
+  it('lets a connect stream send only once CONNECTED', async () => {
+    let holding = false;
+    const tap: Tap = (message, from, to) => (holding && from === 'a' && to === 'client' ? null : message);
+    const received: Uint8Array[] = [];
+    const exit = (stream: CircuitStream) => {
+      stream.onData = (chunk) => received.push(chunk.slice());
+      stream.accept();
+    };
+    const net = memoryNetwork(['a', 'b', 'c'], { tap, exit });
+    const circuit = clientCircuit(net.connect('a'), net.crypto);
+    await circuit.build(['a', 'b', 'c'].map((n) => net.relays.get(n)!.target));
+    holding = true;
+    let opened = false;
+    void circuit.openStream({ kind: 'connect', host: 'example.org', port: 80 }).then(() => (opened = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(opened).toBe(false);
+    expect(received).toEqual([]);
+  });
+
+  it('drops a refused fetch stream\'s optimistic data without breaking the circuit or its window', async () => {
+    const net = memoryNetwork(['a', 'b', 'c'], { exit: echoExit, limits: { maxStreamsPerCircuit: 1 } });
+    const circuit = clientCircuit(net.connect('a'), net.crypto);
+    await circuit.build(['a', 'b', 'c'].map((n) => net.relays.get(n)!.target));
+    const occupying = await circuit.openStream({ kind: 'connect', host: 'example.org', port: 80 });
+    // A request body of 600 kB: over half the circuit window travels to a stream the exit refused.
+    const refused = await circuit.openStream({ kind: 'fetch' });
+    const failure = new Promise<TpdpError | undefined>((resolve) => (refused.onClose = resolve));
+    refused.write(new Uint8Array(600_000));
+    refused.finish();
+    expect((await failure)?.code).toBe('RESOURCE_LIMIT');
+    occupying.close();
+    // 2 MB each way afterwards: stalls unless the dropped cells were counted toward the window.
+    const stream = await circuit.openStream({ kind: 'fetch' });
+    const payload = new Uint8Array(2_000_000).map((_, i) => (i * 13) % 256);
+    const done = readAll(stream);
+    stream.write(payload);
+    stream.finish();
+    expect(await done).toEqual(payload);
+    expect(circuit.state).toBe('open');
+  });
 });

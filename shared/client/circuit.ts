@@ -85,9 +85,15 @@ export class ClientCircuit {
     this.state = 'open';
   }
 
-  /** Opens a stream at the exit; resolves once the exit accepted it. */
+  /**
+   * Opens a stream at the exit. A connect stream resolves once the exit accepted it. A fetch
+   * stream resolves at once and its request follows BEGIN without waiting for CONNECTED
+   * (optimistic data, docs/TPDP.md §6.1): the exit accepts fetch streams as it reads BEGIN, so
+   * this saves a circuit round trip; a refusal still arrives, as END, and closes the stream.
+   */
   openStream(request: BeginRequest): Promise<CircuitStream> {
     if (this.state !== 'open') return Promise.reject(this.closeError ?? new TpdpError('PROTOCOL_ERROR', 'circuit is not open'));
+    if (request.kind === 'fetch') return Promise.resolve(this.mux.open(encodeBegin(request), true));
     const stream = this.mux.open(encodeBegin(request));
     return new Promise((resolve, reject) => {
       stream.onOpen = () => resolve(stream);
