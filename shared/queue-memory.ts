@@ -12,6 +12,8 @@ export const MEMORY_CHECK_INTERVAL_MS = 100;
 export interface Shedding<Circuit> {
   /** Bytes waiting in every link. */
   queued: number;
+  /** Of those, bytes no circuit could be found for (cells sent around the links' records). */
+  unattributed: number;
   /** Circuits to close, most queued bytes first, with their bytes; empty when `queued` fits. */
   victims: { circuit: Circuit; bytes: number }[];
 }
@@ -20,7 +22,7 @@ export interface Shedding<Circuit> {
 export function circuitsToShed<Circuit>(links: ReadonlyMap<Link, { circuits: Map<number, Circuit> }>, maxBytes: number): Shedding<Circuit> {
   let queued = 0;
   for (const [link] of links) queued += link.bufferedAmount;
-  if (queued <= maxBytes) return { queued, victims: [] };
+  if (queued <= maxBytes) return { queued, unattributed: 0, victims: [] };
   const held = new Map<Circuit, number>();
   for (const [link, state] of links) {
     for (const [id, bytes] of link.queuedByCircuit()) {
@@ -28,6 +30,8 @@ export function circuitsToShed<Circuit>(links: ReadonlyMap<Link, { circuits: Map
       if (circuit !== undefined) held.set(circuit, (held.get(circuit) ?? 0) + bytes);
     }
   }
+  let attributed = 0;
+  for (const bytes of held.values()) attributed += bytes;
   const victims: Shedding<Circuit>['victims'] = [];
   let left = queued;
   for (const [circuit, bytes] of [...held].sort((a, b) => b[1] - a[1])) {
@@ -35,5 +39,5 @@ export function circuitsToShed<Circuit>(links: ReadonlyMap<Link, { circuits: Map
     victims.push({ circuit, bytes });
     left -= bytes;
   }
-  return { queued, victims };
+  return { queued, unattributed: Math.max(0, queued - attributed), victims };
 }

@@ -274,10 +274,11 @@ export class RelayNode {
 
   /** Closes the circuits holding the most queued bytes while the relay holds more than maxQueuedBytes. */
   private shedQueuedMemory(): void {
-    const { queued, victims } = circuitsToShed(this.links, this.limits.maxQueuedBytes);
+    const { queued, unattributed, victims } = circuitsToShed(this.links, this.limits.maxQueuedBytes);
     if (victims.length === 0) return;
     this.options.log.warn('circuits closed with RESOURCE_LIMIT: queued cells exceed the memory limit', {
       queuedBytes: queued,
+      unattributedBytes: unattributed,
       limitBytes: this.limits.maxQueuedBytes,
       circuits: victims.length,
       freedBytes: victims.reduce((sum, v) => sum + v.bytes, 0),

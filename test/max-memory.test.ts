@@ -68,12 +68,14 @@ describe('relay --max-memory', () => {
     const guard = network.relays[0];
     await eventually(() => guard.stderr().includes('queued cells exceed the memory limit'), 20_000, 'the first relay closes hogging circuits');
     const line = guard.stderr().split('\n').find((l) => l.includes('queued cells exceed the memory limit'))!;
-    const logged = JSON.parse(line) as { queuedBytes: number; limitBytes: number; circuits: number; freedBytes: number };
-    console.log(`max-memory: ${logged.queuedBytes} bytes queued > ${logged.limitBytes}; ${logged.circuits} circuit(s) closed, freeing ${logged.freedBytes}`);
+    const logged = JSON.parse(line) as { queuedBytes: number; unattributedBytes: number; limitBytes: number; circuits: number; freedBytes: number };
+    console.log(`max-memory: ${logged.queuedBytes} bytes queued (${logged.unattributedBytes} to no circuit) > ${logged.limitBytes}; ${logged.circuits} circuit(s) closed, freeing ${logged.freedBytes}`);
     expect(logged.limitBytes).toBe(MAX_MEMORY);
     expect(logged.queuedBytes).toBeGreaterThan(MAX_MEMORY);
     expect(logged.circuits).toBeGreaterThan(0);
-    expect(logged.queuedBytes - logged.freedBytes).toBeLessThanOrEqual(MAX_MEMORY);
+    // Enough of what circuits hold is shed for the rest to fit; bytes no circuit can be found for
+    // (see the log field) leave as the peer reads, or with the link.
+    expect(logged.queuedBytes - logged.unattributedBytes - logged.freedBytes).toBeLessThanOrEqual(MAX_MEMORY);
     // The bystander kept going through the same relay, and keeps going after.
     const before = bystander.roundTrips;
     await eventually(() => bystander.roundTrips > before + 20, 10_000, 'the other circuit keeps exchanging data');
