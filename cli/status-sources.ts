@@ -1,6 +1,7 @@
 // What the status view shows for each command, read from the same counters as the metrics.
 import type { AlliumClient } from '../shared/client/client.ts';
 import type { RelayNode } from '../shared/relay-node.ts';
+import { CIRCUIT_ERROR_CODES } from '../shared/relay-events.ts';
 import type { RunningRelay } from '../relay/relay.ts';
 import type { RunningPool } from '../pool/server.ts';
 import type { RunningProxy } from '../proxy/server.ts';
@@ -25,8 +26,7 @@ function relayFigures(nodes: RelayNode[]) {
     totals.streams += stats.streams;
     totals.received += stats.bytesReceived;
     totals.sent += stats.bytesSent;
-    const { DONE: _normalEnd, ...circuitErrors } = node.counters.circuitsClosed;
-    add(errors, circuitErrors);
+    for (const code of CIRCUIT_ERROR_CODES) errors[code] = (errors[code] ?? 0) + node.counters.circuitsClosed[code];
     add(rejections, node.counters.rejections);
     add(rejections, { handshake_failed: node.counters.handshakes.failed });
   }

@@ -1,14 +1,10 @@
 // The relay's metrics (docs/METRICS.md) and health, read from the RelayNode's counters and the
 // pool memberships whenever they are scraped.
 import type { RelayNode } from '../shared/relay-node.ts';
-import { REASON_NAMES, REJECTION_LIMITS } from '../shared/relay-events.ts';
+import { CIRCUIT_ERROR_CODES, REJECTION_LIMITS } from '../shared/relay-events.ts';
 import type { HealthReport } from '../node/metrics-server.ts';
 import { MetricsRegistry, registerProcessMetrics, samplesOf } from '../node/metrics.ts';
 import type { PoolStatus } from './pool-client.ts';
-
-/** Reasons that end a circuit without anything having gone wrong. */
-const NORMAL_ENDS = new Set(['DONE']);
-const ERROR_CODES = REASON_NAMES.filter((code) => !NORMAL_ENDS.has(code));
 
 export function relayMetrics(id: string, node: RelayNode, pools: () => PoolStatus[]): MetricsRegistry {
   const registry = new MetricsRegistry();
@@ -21,15 +17,15 @@ export function relayMetrics(id: string, node: RelayNode, pools: () => PoolStatu
   registry.register('allium_relay_circuits', 'gauge', 'Circuits through this relay.', () => node.stats().circuits);
   registry.register('allium_relay_streams', 'gauge', 'Open exit streams.', () => node.stats().streams);
   registry.register('allium_relay_link_bytes_total', 'counter', 'Cell bytes received and sent on TPDP links.', () => {
-    const { bytesReceived, bytesSent } = node.stats();
-    return samplesOf('direction', [['received', bytesReceived], ['sent', bytesSent]]);
+    const { received, sent } = node.linkBytes();
+    return samplesOf('direction', [['received', received], ['sent', sent]]);
   });
   registry.register('allium_relay_handshakes_total', 'counter', 'Circuit handshakes (CREATE) answered, by result.', () =>
     samplesOf('result', Object.entries(counters.handshakes)),
   );
   registry.register('allium_relay_streams_opened_total', 'counter', 'Streams the exit began for clients.', () => counters.streamsOpened);
   registry.register('allium_relay_circuit_errors_total', 'counter', 'Circuits that ended with an error, by TPDP reason code (docs/TPDP.md).', () =>
-    ERROR_CODES.map((code) => ({ labels: { code }, value: counters.circuitsClosed[code] })),
+    CIRCUIT_ERROR_CODES.map((code) => ({ labels: { code }, value: counters.circuitsClosed[code] })),
   );
   registry.register('allium_relay_rejections_total', 'counter', 'Connections, circuits, streams and extends refused, by the limit that refused them.', () =>
     REJECTION_LIMITS.map((limit) => ({ labels: { limit }, value: counters.rejections[limit] })),

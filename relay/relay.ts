@@ -221,10 +221,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   // The descriptor follows the relay: each new onion key, and the bandwidth as it is observed.
   keys.start((onion) => membership.update({ onionKey: toBase64Url(onion.publicKey) }));
   const advertiser = startBandwidthAdvertiser({
-    totals: () => {
-      const { bytesReceived, bytesSent } = node.stats();
-      return { received: bytesReceived, sent: bytesSent };
-    },
+    totals: () => node.linkBytes(),
     rate: options.bandwidth?.rate,
     publish: (bandwidth) => membership.update({ bandwidth }),
   });

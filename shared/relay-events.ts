@@ -36,6 +36,8 @@ export const REJECTION_LIMITS = [
 export type RejectionLimit = (typeof REJECTION_LIMITS)[number];
 
 export const REASON_NAMES = Object.keys(REASONS) as ReasonName[];
+/** Reasons a circuit ends with when something went wrong: all but DONE, a normal end. */
+export const CIRCUIT_ERROR_CODES = REASON_NAMES.filter((code) => code !== 'DONE');
 
 export interface RelayCounters {
   handshakes: { ok: number; failed: number };
