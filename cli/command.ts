@@ -1,7 +1,7 @@
 // What every `allium` sub-command shares: option parsing with --help and clear errors, and the
 // lifecycle of long-running services (one --json ready line on stdout, clean stop on signals).
-import { readFileSync, statSync } from 'node:fs';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { FileTooLargeError, readBoundedFile } from '../node/bounded-file.ts';
 import { errorMessage } from '../node/log.ts';
 import { ConfigError, environmentName, layerSources, MAX_CONFIG_BYTES, parseConfigFile, parseEnvironment, type SourcedValues } from './config-sources.ts';
 
@@ -99,10 +99,9 @@ function gatherValues(command: Command, flags: Record<string, unknown>, env: Rec
 
 function readConfigFile(file: string): string {
   try {
-    if (statSync(file).size > MAX_CONFIG_BYTES) throw new ConfigError(`config file ${file} is larger than ${MAX_CONFIG_BYTES / 1024} KiB`);
-    return readFileSync(file, 'utf8');
+    return readBoundedFile(file, MAX_CONFIG_BYTES).toString('utf8');
   } catch (err) {
-    if (err instanceof ConfigError) throw err;
+    if (err instanceof FileTooLargeError) throw new ConfigError(`config file ${file} is larger than ${MAX_CONFIG_BYTES / 1024} KiB`);
     throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
   }
 }

@@ -11,6 +11,7 @@
 // A read is counted after it happened, so the bucket may go below zero by the last chunk read;
 // that debt is repaid before reading resumes, and the long-run rate stays exact.
 import type { WebSocketFactory } from '../shared/websocket-link.ts';
+import { refilled, type BucketPolicy } from './token-buckets.ts';
 
 export interface BandwidthSettings {
   /** Bytes per second, on average. */
@@ -54,6 +55,8 @@ export const UNLIMITED: BandwidthLimiter = { register: () => UNLIMITED_HANDLE };
 
 export class TokenBucketLimiter implements BandwidthLimiter {
   readonly settings: BandwidthSettings;
+  /** The settings as a token bucket: `burst` tokens at most, `rate` more each second. */
+  private readonly bucket: BucketPolicy;
   private readonly clock: BandwidthClock;
   private readonly readers = new Set<Pausable>();
   private tokens: number;
@@ -63,6 +66,7 @@ export class TokenBucketLimiter implements BandwidthLimiter {
   constructor(settings: BandwidthSettings, clock: BandwidthClock = systemClock) {
     if (!(settings.rate > 0) || !(settings.burst >= settings.rate)) throw new Error(`bandwidth: need rate > 0 and burst >= rate, got ${settings.rate} and ${settings.burst}`);
     this.settings = settings;
+    this.bucket = { capacity: settings.burst, refillPerSecond: settings.rate };
     this.clock = clock;
     this.tokens = settings.burst;
     this.updated = clock.now();
@@ -89,7 +93,7 @@ export class TokenBucketLimiter implements BandwidthLimiter {
 
   private refill(): void {
     const now = this.clock.now();
-    this.tokens = Math.min(this.settings.burst, this.tokens + ((now - this.updated) / 1000) * this.settings.rate);
+    this.tokens = refilled(this.tokens, now - this.updated, this.bucket);
     this.updated = now;
   }
 

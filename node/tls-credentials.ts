@@ -2,8 +2,8 @@
 // self-signed pair), read and checked together so a bad pair is refused with the file at fault
 // rather than failing later, handshake by handshake.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
+import { readBoundedFile } from './bounded-file.ts';
 
 export interface TlsFiles {
   /** PEM certificate chain, leaf first. */
@@ -35,8 +35,7 @@ const MAX_PEM_BYTES = 256 * 1024;
 
 function readPem(which: 'cert' | 'key', file: string): Buffer {
   try {
-    if (statSync(file).size > MAX_PEM_BYTES) throw new Error(`larger than ${MAX_PEM_BYTES} bytes`);
-    return readFileSync(file);
+    return readBoundedFile(file, MAX_PEM_BYTES);
   } catch (err) {
     throw new TlsFileError(which, file, `cannot read it (${(err as Error).message})`);
   }

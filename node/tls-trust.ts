@@ -1,9 +1,9 @@
 // Which TLS certificates the Node side trusts when it reaches https:// pools and wss:// relays:
 // the system's, plus any an operator pins with --ca (a self-signed certificate, a private CA).
 // Also turns Node's terse "self-signed certificate" failures into errors that say what to do.
-import { readFileSync, statSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
+import { readBoundedFile } from './bounded-file.ts';
 
 /** A CA bundle larger than this is not a certificate file (Mozilla's whole bundle is ~220 KB). */
 const MAX_CA_FILE_BYTES = 1024 * 1024;
@@ -15,8 +15,7 @@ export function readCaFiles(files: readonly string[]): string[] {
   for (const file of files) {
     let text: string;
     try {
-      if (statSync(file).size > MAX_CA_FILE_BYTES) throw new Error(`larger than ${MAX_CA_FILE_BYTES} bytes`);
-      text = readFileSync(file, 'utf8');
+      text = readBoundedFile(file, MAX_CA_FILE_BYTES).toString('utf8');
     } catch (err) {
       throw new Error(`${file}: cannot read it (${(err as Error).message})`);
     }

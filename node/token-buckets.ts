@@ -13,6 +13,11 @@ interface Bucket {
   updated: number;
 }
 
+/** A bucket's tokens `elapsedMs` after it held `tokens`, never above its capacity. */
+export function refilled(tokens: number, elapsedMs: number, policy: BucketPolicy): number {
+  return Math.min(policy.capacity, tokens + (elapsedMs / 1000) * policy.refillPerSecond);
+}
+
 export class TokenBuckets {
   readonly policy: BucketPolicy;
   // A bucket is dropped once it would be full again, so a forgotten key and a full bucket are the
@@ -27,8 +32,7 @@ export class TokenBuckets {
   private tokens(key: string, now: number): number {
     const bucket = this.buckets.get(key, now);
     if (bucket === undefined) return this.policy.capacity;
-    const refilled = bucket.tokens + ((now - bucket.updated) / 1000) * this.policy.refillPerSecond;
-    return Math.min(this.policy.capacity, refilled);
+    return refilled(bucket.tokens, now - bucket.updated, this.policy);
   }
 
   /** Whether `key` has a whole token left, without spending it. */
