@@ -126,22 +126,6 @@ Configuration (docs/CONFIG.md):
 `;
 }
 
-/** Parses a TCP port option; 0 means "any free port". */
-export function portOption(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--${name} must be a port number (0-65535), got "${value}"`, 2);
-  return port;
-}
-
-/** Parses a positive duration given in seconds (fractions allowed), returning milliseconds. */
-export function secondsOption(value: unknown, name: string, fallbackMs: number): number {
-  if (value === undefined) return fallbackMs;
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(`--${name} must be a positive number of seconds, got "${value}"`, 2);
-  return Math.round(seconds * 1000);
-}
-
 export interface RunningService {
   /** What the --json ready line carries. */
   ready: Record<string, unknown>;

@@ -6,26 +6,11 @@ import { DEFAULT_SOURCE_LIMITS, type SourceLimits } from '../relay/source-limits
 import { DEFAULT_POOL_FLOOD_LIMITS, type PoolFloodLimits } from '../pool/flood-limits.ts';
 import { byteSizeOption, formatByteSize } from './byte-size.ts';
 import { CliError } from './command.ts';
+import { countOption, perSecondOption } from './option-values.ts';
 
 /** Below this a relay would stop and go for seconds at a time on one read's debt (Tor's floor is 75 KB). */
 export const MIN_BANDWIDTH_RATE = 64 * 1024;
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
-
-/** A whole number option of at least `min`. */
-export function countOption(value: unknown, name: string, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  const count = Number(value);
-  if (!Number.isSafeInteger(count) || count < min || String(value).trim() === '') throw new CliError(`--${name} must be a whole number of at least ${min}, got "${value}"`, 2);
-  return count;
-}
-
-/** A positive number of events per second (fractions allowed: 0.1 is one every 10 s). */
-export function perSecondOption(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const rate = Number(value);
-  if (!Number.isFinite(rate) || rate <= 0 || String(value).trim() === '') throw new CliError(`--${name} must be a positive number per second, got "${value}"`, 2);
-  return rate;
-}
 
 const RL = DEFAULT_RELAY_LIMITS;
 const SL = DEFAULT_SOURCE_LIMITS;

@@ -1,6 +1,7 @@
 // --metrics-port / --metrics-host: where a long-running command serves GET /metrics and /health
 // (docs/METRICS.md). Off unless a port is given; loopback unless the operator says otherwise.
-import { CliError, portOption } from './command.ts';
+import { CliError } from './command.ts';
+import { portOption } from './option-values.ts';
 
 export const METRICS_OPTIONS = {
   'metrics-port': { type: 'string' },

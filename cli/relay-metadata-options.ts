@@ -4,6 +4,7 @@ import { isValidContact, MAX_CONTACT_CODE_POINTS, MAX_FAMILY } from '../shared/d
 import { normalizePortPolicy } from '../shared/port-policy.ts';
 import { DEFAULT_ONION_KEY_GRACE_MS, DEFAULT_ONION_KEY_ROTATION_MS } from '../relay/onion-keys.ts';
 import { CliError } from './command.ts';
+import { durationOption } from './option-values.ts';
 
 export const RELAY_METADATA_OPTIONS = {
   contact: { type: 'string' },
@@ -24,20 +25,7 @@ export const RELAY_METADATA_HELP = `  --contact TEXT            how to reach the
   --onion-key-grace T       how long the previous onion key is still honoured after a
                             rotation, at most the rotation period (default 7d)`;
 
-const UNIT_MS: Record<string, number> = { '': 1000, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000, w: 7 * 86_400_000 };
 const RELAY_ID = /^[0-9a-f]{40}$/;
-
-/** A duration as "90", "90s", "15m", "12h", "28d" or "1w" (fractions allowed), in milliseconds. */
-export function durationOption(value: unknown, name: string, fallbackMs: number): number {
-  if (value === undefined) return fallbackMs;
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$/i.exec(String(value));
-  const ms = match ? Math.round(Number(match[1]) * UNIT_MS[match[2].toLowerCase()]) : NaN;
-  if (!(ms > 0) || !Number.isSafeInteger(ms)) {
-    throw new CliError(`--${name} must be a positive duration: seconds, or a number with s, m, h, d or w (e.g. 28d), got "${value}"`, 2);
-  }
-  return ms;
-}
-
 export function relayMetadataSettings(values: Record<string, unknown>) {
   const contact = values.contact as string | undefined;
   if (contact !== undefined && !isValidContact(contact)) {

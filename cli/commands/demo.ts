@@ -1,6 +1,7 @@
 // `allium demo` (what `npm start` runs): a local network with the demo site, ready to use.
 import { startDemoNetwork } from '../../demo/network.ts';
-import { CliError, defineCommand, portOption, serve } from '../command.ts';
+import { CliError, defineCommand, serve } from '../command.ts';
+import { portOption } from '../option-values.ts';
 import { LOG_OPTIONS, commandLogger, logHelp } from '../log-options.ts';
 import { STATUS_HELP, STATUS_OPTIONS, StatusScreen } from '../status-screen.ts';
 import { demoStatus } from '../status-sources.ts';

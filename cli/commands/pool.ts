@@ -2,7 +2,8 @@
 // restarts, so it defaults to a per-user data directory rather than being generated each run.
 import { dataFile } from '../../node/data-dir.ts';
 import { POOL_DEFAULTS, startPool } from '../../pool/server.ts';
-import { CliError, defineCommand, portOption, secondsOption, serve } from '../command.ts';
+import { defineCommand, serve } from '../command.ts';
+import { countOption, portOption, secondsOption } from '../option-values.ts';
 import { METRICS_HELP, METRICS_OPTIONS, metricsOption } from '../metrics-options.ts';
 import { POOL_LIMIT_HELP, POOL_LIMIT_OPTIONS, poolFloodLimits } from '../limit-options.ts';
 import { LOG_OPTIONS, commandLogger, logHelp } from '../log-options.ts';
@@ -53,8 +54,6 @@ ${POOL_LIMIT_HELP}
     ...LOG_OPTIONS,
   },
   async run(values) {
-    const maxRelays = values['max-relays'] === undefined ? POOL_DEFAULTS.maxRelays : Number(values['max-relays']);
-    if (!Number.isSafeInteger(maxRelays) || maxRelays <= 0) throw new CliError(`--max-relays must be a positive integer, got "${values['max-relays']}"`, 2);
     const options = {
       host: (values.host as string | undefined) ?? POOL_DEFAULTS.host,
       port: portOption(values.port, 'port', DEFAULT_PORT),
@@ -62,7 +61,7 @@ ${POOL_LIMIT_HELP}
       heartbeatPeriodMs: secondsOption(values['heartbeat-period'], 'heartbeat-period', POOL_DEFAULTS.heartbeatPeriodMs),
       deprecationDelayMs: secondsOption(values['deprecation-delay'], 'deprecation-delay', POOL_DEFAULTS.deprecationDelayMs),
       gcIntervalMs: secondsOption(values['gc-interval'], 'gc-interval', POOL_DEFAULTS.gcIntervalMs),
-      maxRelays,
+      maxRelays: countOption(values['max-relays'], 'max-relays', POOL_DEFAULTS.maxRelays),
       floodLimits: poolFloodLimits(values),
       log: commandLogger('pool', values),
       tls: tlsFilesOption(values),

@@ -2,7 +2,8 @@
 import { dataFile } from '../../node/data-dir.ts';
 import { isIP } from 'node:net';
 import { startRelay } from '../../relay/relay.ts';
-import { CliError, defineCommand, portOption, secondsOption, serve } from '../command.ts';
+import { CliError, defineCommand, serve } from '../command.ts';
+import { portOption, secondsOption } from '../option-values.ts';
 import { POOL_HELP, POOL_OPTIONS, poolRefs } from '../pool-options.ts';
 import { METRICS_HELP, METRICS_OPTIONS, metricsOption } from '../metrics-options.ts';
 import { STATUS_HELP, STATUS_OPTIONS, StatusScreen } from '../status-screen.ts';

@@ -9,7 +9,8 @@ import { DEFAULT_MAX_ITERATIONS } from '../../shared/scram-client.ts';
 import { poolExitAddresses } from '../../site/exit-addresses.ts';
 import { DEFAULT_SECRET, startSite } from '../../site/server.ts';
 import { DEFAULT_ITERATIONS, addUser } from '../../site/users.ts';
-import { CliError, defineCommand, portOption, serve } from '../command.ts';
+import { CliError, defineCommand, serve } from '../command.ts';
+import { portOption } from '../option-values.ts';
 import { LOG_OPTIONS, commandLogger, logHelp } from '../log-options.ts';
 
 const DEFAULT_PORT = 8080;
