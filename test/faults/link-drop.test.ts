@@ -10,34 +10,26 @@ const KEEPALIVE_MS = 300;
 import type { AlliumClient } from '../../shared/client/client.ts';
 import type { DirectoryRelay } from '../../shared/directory.ts';
 import { TpdpError } from '../../shared/errors.ts';
-import { createNodeClient } from '../../node/client.ts';
-import { nodeWebSocketFactory } from '../../node/websocket.ts';
 import { startEchoServer } from '../../proxy/test-harness.ts';
 import { startCountingServer, type CountingServer } from '../support/counting-server.ts';
 import { recordFigure } from '../support/figures.ts';
-import { startTestNetwork } from '../support/processes.ts';
-import { circuitThrough, eventually, listedRelays, relayHealth, startBystander, warmUp, type Bystander } from '../support/relay-circuits.ts';
-import { proxyEveryRelay, type TcpProxy } from '../support/tcp-proxy.ts';
+import { circuitThrough, eventually, relayHealth, startBystander, type Bystander } from '../support/relay-circuits.ts';
+import { startProxiedNetwork, type ProxiedNetwork } from '../support/proxied-network.ts';
 import { startEndlessSource } from '../support/tcp-source.ts';
 
-let network: Awaited<ReturnType<typeof startTestNetwork>>;
+let proxied: ProxiedNetwork;
+let network: ProxiedNetwork['network'];
 let relays: DirectoryRelay[];
-let proxies: Map<string, TcpProxy>;
-let closeProxies: () => Promise<unknown>;
+let proxies: ProxiedNetwork['proxies'];
 let client: AlliumClient;
 let origin: CountingServer;
 let echo: Awaited<ReturnType<typeof startEchoServer>>;
 let bystander: Bystander;
 
 beforeAll(async () => {
-  network = await startTestNetwork({ relays: 3 });
-  relays = await listedRelays(network.poolRef);
-  await warmUp(relays);
   // The client reaches every first hop through its proxy; the bystander goes direct.
-  const proxied = await proxyEveryRelay(relays, nodeWebSocketFactory());
-  proxies = proxied.proxies;
-  closeProxies = proxied.close;
-  client = createNodeClient({ pools: [network.poolRef], webSocket: proxied.webSocket, keepaliveMs: KEEPALIVE_MS });
+  proxied = await startProxiedNetwork({ keepaliveMs: KEEPALIVE_MS });
+  ({ network, relays, proxies, client } = proxied);
   origin = await startCountingServer();
   echo = await startEchoServer();
   bystander = await startBystander((await circuitThrough(relays)).circuit, echo.port);
@@ -45,11 +37,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const final = await bystander?.stop();
-  client?.close();
-  await closeProxies?.();
   await origin?.close();
   echo?.server.close();
-  await network?.stop();
+  await proxied?.stop();
   // Through every fault below, the circuit on the other link carried every byte intact.
   if (!final) return;
   expect(final.error).toBeUndefined();

@@ -8,36 +8,27 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlliumClient } from '../../shared/client/client.ts';
 import type { DirectoryRelay } from '../../shared/directory.ts';
-import { createNodeClient } from '../../node/client.ts';
-import { nodeWebSocketFactory } from '../../node/websocket.ts';
 import { recordFigure } from '../support/figures.ts';
 import { samplePeakRss } from '../support/memory-sampler.ts';
-import { residentBytes, startTestNetwork } from '../support/processes.ts';
-import { eventually, listedRelays, relayHealth, warmUp } from '../support/relay-circuits.ts';
-import { proxyEveryRelay, type TcpProxy } from '../support/tcp-proxy.ts';
+import { residentBytes } from '../support/processes.ts';
+import { eventually, relayHealth } from '../support/relay-circuits.ts';
+import { startProxiedNetwork, type ProxiedNetwork } from '../support/proxied-network.ts';
 import { startEndlessSource } from '../support/tcp-source.ts';
 
 const MiB = 1024 * 1024;
-let network: Awaited<ReturnType<typeof startTestNetwork>>;
+let proxied: ProxiedNetwork;
+let network: ProxiedNetwork['network'];
 let relays: DirectoryRelay[];
-let proxies: Map<string, TcpProxy>;
-let closeProxies: () => Promise<unknown>;
+let proxies: ProxiedNetwork['proxies'];
 let client: AlliumClient;
 
 beforeAll(async () => {
-  network = await startTestNetwork({ relays: 3 });
-  relays = await listedRelays(network.poolRef);
-  await warmUp(relays);
-  const proxied = await proxyEveryRelay(relays, nodeWebSocketFactory());
-  proxies = proxied.proxies;
-  closeProxies = proxied.close;
-  client = createNodeClient({ pools: [network.poolRef], webSocket: proxied.webSocket });
+  proxied = await startProxiedNetwork();
+  ({ network, relays, proxies, client } = proxied);
 }, 30_000);
 
 afterAll(async () => {
-  client?.close();
-  await closeProxies?.();
-  await network?.stop();
+  await proxied?.stop();
 });
 
 const pids = () => network.relays.map((r) => r.process.pid!);
