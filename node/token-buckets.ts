@@ -35,6 +35,11 @@ export class TokenBuckets {
     return refilled(bucket.tokens, now - bucket.updated, this.policy);
   }
 
+  /** Whether `key` has spent tokens it has not got back yet (a forgotten key's bucket is full). */
+  isRefilling(key: string, now: number): boolean {
+    return this.buckets.get(key, now) !== undefined;
+  }
+
   /** Whether `key` has a whole token left, without spending it. */
   allows(key: string, now: number): boolean {
     return this.tokens(key, now) >= 1;

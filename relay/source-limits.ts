@@ -6,7 +6,8 @@
 //   any handshake work is done, so a flood costs the relay neither CPU nor memory.
 // A relay reaches another over one link per direction, and a client over one link per first hop,
 // so the circuit limit binds only sources that hold several links: floods, or addresses shared by
-// many clients (NAT). Sources are peer addresses, IPv6 by /64.
+// many clients (NAT). A source that was limited stays limited, whatever it holds, until its budget
+// has refilled. Sources are peer addresses, IPv6 by /64.
 import type { Logger } from '../node/log.ts';
 import { TokenBuckets, type BucketPolicy } from '../node/token-buckets.ts';
 import { sourceKey } from '../node/peer-address.ts';
@@ -93,7 +94,11 @@ export class SourceGate {
         else this.open.delete(key);
       },
       mayCreateCircuit: (time) => {
-        if ((this.open.get(key) ?? 0) < this.limits.circuitRateMinConnections || this.circuits.take(key, time)) return true;
+        // A source below the link count is free, unless it was limited and its budget has not
+        // refilled yet: a flood whose links are closed one by one must not go on unlimited on
+        // the last two.
+        const fewLinks = (this.open.get(key) ?? 0) < this.limits.circuitRateMinConnections;
+        if ((fewLinks && !this.circuits.isRefilling(key, time)) || this.circuits.take(key, time)) return true;
         this.rejections.source_create_rate++;
         this.warnCircuitRate();
         return false;
