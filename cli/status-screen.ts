@@ -39,6 +39,7 @@ export class StatusScreen {
   private showing = false;
   private timer?: ReturnType<typeof setInterval>;
   private previous?: StatusSnapshot;
+  private redraw?: () => void;
   private readonly restore = () => this.leave();
 
   /** The view is shown when stdout is a terminal, unless --json or --no-status. */
@@ -67,7 +68,7 @@ export class StatusScreen {
       this.showing = true;
       process.stdout.write(ENTER);
       process.once('exit', this.restore);
-      const draw = () => this.draw(read);
+      const draw = (this.redraw = () => this.draw(read));
       process.stdout.on('resize', draw);
       this.timer = setInterval(draw, REDRAW_MS);
       draw();
@@ -80,6 +81,7 @@ export class StatusScreen {
     if (!this.showing) return;
     this.showing = false;
     process.off('exit', this.restore);
+    if (this.redraw) process.stdout.off('resize', this.redraw);
     process.stdout.write(LEAVE);
   }
 
