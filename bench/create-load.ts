@@ -13,7 +13,7 @@
 // about as much as the relay), so the RELAY cell is random bytes rather than a sealed message.
 import { parseArgs } from 'node:util';
 import { fromBase64Url } from '../shared/bytes.ts';
-import { CELL_BODY_SIZE, CELL_COMMANDS, encodeCell, type Cell, type CellCommand } from '../shared/cell.ts';
+import { CELL_BODY_SIZE, CELL_COMMANDS, type Cell, type CellCommand } from '../shared/cell.ts';
 import { decodeDestroy, encodeCreate, encodeDestroy } from '../shared/control-cells.ts';
 import type { ReasonName } from '../shared/errors.ts';
 import { clientHandshakeStart } from '../shared/handshake.ts';
@@ -47,11 +47,13 @@ let nextId = 1;
 async function link() {
   linkPromise ??= openWebSocketLink(nodeWebSocketFactory(), values.url!, 10_000).then((l) => {
     l.handlers = {
-      onCell: (cell: Cell) => {
-        const settle = pending.get(cell.circuitId);
-        if (!settle) return;
-        pending.delete(cell.circuitId);
-        settle({ command: cell.command, reason: cell.command === CELL_COMMANDS.DESTROY ? decodeDestroy(cell.body) : undefined });
+      onCells: (cells: Cell[]) => {
+        for (const cell of cells) {
+          const settle = pending.get(cell.circuitId);
+          if (!settle) continue;
+          pending.delete(cell.circuitId);
+          settle({ command: cell.command, reason: cell.command === CELL_COMMANDS.DESTROY ? decodeDestroy(cell.body) : undefined });
+        }
       },
       onClose: (reason, detail) => {
         process.stderr.write(`create-load: link closed: ${reason}: ${detail}\n`);
@@ -67,7 +69,7 @@ async function link() {
 async function exchange(id: number, command: CellCommand, body: Uint8Array): Promise<Answer> {
   const l = await link();
   const answer = new Promise<Answer>((resolve) => pending.set(id, resolve));
-  l.send(encodeCell(id, command, body));
+  l.send(id, command, body);
   return answer;
 }
 
@@ -87,7 +89,7 @@ async function relayCellThenDestroyed(id: number): Promise<void> {
 }
 
 async function destroy(id: number): Promise<void> {
-  (await link()).send(encodeCell(id, CELL_COMMANDS.DESTROY, DESTROY_BODY));
+  (await link()).send(id, CELL_COMMANDS.DESTROY, DESTROY_BODY);
 }
 
 async function rate(ms: number, inflight: number) {

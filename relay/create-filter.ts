@@ -5,13 +5,12 @@
 // cell would cost the relay as much as the flood, and the source then has to reconnect at its
 // connection rate. Messages that are not well-formed are passed on untouched, for the link to close as TPDP
 // §3.2 says.
-import { CELL_COMMANDS, CELL_HEADER_SIZE, CELL_SIZE, MAX_MESSAGE_SIZE, encodeCell } from '../shared/cell.ts';
+import { CELL_COMMANDS, checkMessage, decodeCells, encodeMessage, type Cell } from '../shared/cell.ts';
 import { encodeDestroy } from '../shared/control-cells.ts';
 import { CLOSE_CODE_BASE } from '../shared/link.ts';
 import { REASONS } from '../shared/errors.ts';
 import type { WebSocketLike } from '../shared/websocket-link.ts';
 
-const KNOWN_COMMANDS = new Set<number>(Object.values(CELL_COMMANDS));
 const REFUSED = encodeDestroy('RESOURCE_LIMIT');
 const REFUSAL_WINDOW_MS = 10_000;
 
@@ -25,14 +24,13 @@ export function filterCreates(socket: WebSocketLike, mayCreateCircuit: () => boo
   let closed = false;
   const filter = (message: Uint8Array): Uint8Array | undefined => {
     if (closed) return undefined;
-    if (message.length === 0 || message.length % CELL_SIZE !== 0 || message.length > MAX_MESSAGE_SIZE) return message;
-    for (let at = 0; at < message.length; at += CELL_SIZE) if (!KNOWN_COMMANDS.has(message[at + 4])) return message;
-    const kept: Uint8Array[] = [];
-    const answers: Uint8Array[] = [];
-    for (let at = 0; at < message.length; at += CELL_SIZE) {
-      const cell = message.subarray(at, at + CELL_SIZE);
-      if (cell[4] !== CELL_COMMANDS.CREATE || mayCreateCircuit()) kept.push(cell);
-      else answers.push(encodeCell(new DataView(cell.buffer, cell.byteOffset, CELL_HEADER_SIZE).getUint32(0), CELL_COMMANDS.DESTROY, REFUSED));
+    if (typeof checkMessage(message) === 'string') return message;
+    const cells = decodeCells(message);
+    const kept: Cell[] = [];
+    const answers: Cell[] = [];
+    for (const cell of cells) {
+      if (cell.command !== CELL_COMMANDS.CREATE || mayCreateCircuit()) kept.push(cell);
+      else answers.push({ circuitId: cell.circuitId, command: CELL_COMMANDS.DESTROY, body: REFUSED });
     }
     if (answers.length === 0) return message;
     if (Date.now() - windowStart > REFUSAL_WINDOW_MS) {
@@ -46,8 +44,8 @@ export function filterCreates(socket: WebSocketLike, mayCreateCircuit: () => boo
       socket.close(CLOSE_CODE_BASE + REASONS.RESOURCE_LIMIT, 'RESOURCE_LIMIT: circuit creation rate exceeded');
       return undefined;
     }
-    socket.send(concat(answers));
-    return kept.length > 0 ? concat(kept) : undefined;
+    socket.send(encodeMessage(answers));
+    return kept.length > 0 ? encodeMessage(kept) : undefined;
   };
   return {
     get binaryType() {
@@ -77,11 +75,4 @@ export function filterCreates(socket: WebSocketLike, mayCreateCircuit: () => boo
       });
     },
   };
-}
-
-function concat(cells: Uint8Array[]): Uint8Array {
-  if (cells.length === 1) return cells[0];
-  const out = new Uint8Array(cells.length * CELL_SIZE);
-  cells.forEach((cell, i) => out.set(cell, i * CELL_SIZE));
-  return out;
 }

@@ -1,13 +1,16 @@
 // Link cells: the fixed-size unit every TPDP link carries (docs/TPDP.md §3). A WebSocket message
-// holds 1..MAX_CELLS_PER_MESSAGE whole cells back to back, so framing never depends on content.
+// holds 1..MAX_CELLS_PER_MESSAGE whole cells, so framing never depends on content: their headers
+// first, then their bodies back to back, so that consecutive cells of a circuit are one range of
+// bytes for the hop's keystream, which runs on across cells (one cipher call for the run).
 import { readU32, writeU32 } from './bytes.ts';
 import { TpdpError } from './errors.ts';
 
 /**
- * Sent in Sec-WebSocket-Protocol; a relay refuses a link that does not offer it. `tpdp.2` is the
- * 2,048-byte cell format; `tpdp.1` (512-byte cells) is not spoken.
+ * Sent in Sec-WebSocket-Protocol; a relay refuses a link that does not offer it. `tpdp.3` lays a
+ * message's cell headers first and its bodies back to back after them (docs/TPDP.md §3.2);
+ * `tpdp.2` (the same cells, each header before its body) is not spoken.
  */
-export const LINK_SUBPROTOCOL = 'tpdp.2';
+export const LINK_SUBPROTOCOL = 'tpdp.3';
 
 /** 2,048 bytes, chosen by measurement (docs/TPDP.md §9.10): per-cell crypto and header work dominate CPU per MB. */
 export const CELL_SIZE = 2048;
@@ -34,47 +37,67 @@ const KNOWN_COMMANDS = new Set<number>(Object.values(CELL_COMMANDS));
 export interface Cell {
   circuitId: number;
   command: CellCommand;
-  /** CELL_BODY_SIZE bytes; a view into the received message (copy before keeping it). */
+  /**
+   * CELL_BODY_SIZE bytes when received: a view into the message (copy before keeping it). Bodies
+   * of consecutive cells are adjacent in their message, so a run of them is one byte range.
+   */
   body: Uint8Array;
 }
 
-export function encodeCell(circuitId: number, command: CellCommand, body: Uint8Array = new Uint8Array(0)): Uint8Array {
+/** Where cell `index` of a message has its header: all headers come first. */
+export const headerOffset = (index: number): number => index * CELL_HEADER_SIZE;
+/** Where cell `index` of a message of `count` cells has its body: after every header, back to back. */
+export const bodyOffset = (count: number, index: number): number => count * CELL_HEADER_SIZE + index * CELL_BODY_SIZE;
+
+/** Writes cell `index` of a `count`-cell message; a body shorter than CELL_BODY_SIZE leaves the rest as it is (zero in a new message). */
+export function writeCell(message: Uint8Array, count: number, index: number, circuitId: number, command: CellCommand, body: Uint8Array): void {
   if (body.length > CELL_BODY_SIZE) throw new RangeError(`cell body of ${body.length} bytes exceeds ${CELL_BODY_SIZE}`);
-  const cell = new Uint8Array(CELL_SIZE);
-  writeU32(cell, 0, circuitId);
-  cell[4] = command;
-  cell.set(body, CELL_HEADER_SIZE);
-  return cell;
+  writeU32(message, headerOffset(index), circuitId);
+  message[headerOffset(index) + 4] = command;
+  message.set(body, bodyOffset(count, index));
+}
+
+/** A message of the given cells, in order. */
+export function encodeMessage(cells: readonly Cell[]): Uint8Array {
+  if (cells.length === 0 || cells.length > MAX_CELLS_PER_MESSAGE) throw new RangeError(`a message holds 1 to ${MAX_CELLS_PER_MESSAGE} cells, not ${cells.length}`);
+  const message = new Uint8Array(cells.length * CELL_SIZE);
+  cells.forEach((cell, i) => writeCell(message, cells.length, i, cell.circuitId, cell.command, cell.body));
+  return message;
+}
+
+/** A message of one cell (whose layout is the header, then the body). */
+export function encodeCell(circuitId: number, command: CellCommand, body: Uint8Array = new Uint8Array(0)): Uint8Array {
+  return encodeMessage([{ circuitId, command, body }]);
+}
+
+/**
+ * Checks a link message as a whole (TPDP §3.2: a whole number of cells, at most
+ * MAX_CELLS_PER_MESSAGE, every command known) and returns its cell count, or why it is refused.
+ */
+export function checkMessage(message: Uint8Array): number | string {
+  if (message.length === 0 || message.length % CELL_SIZE !== 0) return `link message of ${message.length} bytes is not a whole number of ${CELL_SIZE}-byte cells`;
+  if (message.length > MAX_MESSAGE_SIZE) return `link message carries more than ${MAX_CELLS_PER_MESSAGE} cells`;
+  const count = message.length / CELL_SIZE;
+  for (let i = 0; i < count; i++) {
+    const command = message[headerOffset(i) + 4];
+    if (!KNOWN_COMMANDS.has(command)) return `unknown cell command ${command}`;
+  }
+  return count;
 }
 
 /** Splits a link message into cells, refusing anything that is not a whole number of known cells. */
 export function decodeCells(message: Uint8Array): Cell[] {
-  if (message.length === 0 || message.length % CELL_SIZE !== 0) {
-    throw new TpdpError('PROTOCOL_ERROR', `link message of ${message.length} bytes is not a whole number of ${CELL_SIZE}-byte cells`);
-  }
-  if (message.length > MAX_MESSAGE_SIZE) {
-    throw new TpdpError('PROTOCOL_ERROR', `link message carries more than ${MAX_CELLS_PER_MESSAGE} cells`);
-  }
-  const cells: Cell[] = [];
-  for (let offset = 0; offset < message.length; offset += CELL_SIZE) {
-    const command = message[offset + 4];
-    if (!KNOWN_COMMANDS.has(command)) throw new TpdpError('PROTOCOL_ERROR', `unknown cell command ${command}`);
-    cells.push({
-      circuitId: readU32(message, offset),
-      command: command as CellCommand,
-      body: message.subarray(offset + CELL_HEADER_SIZE, offset + CELL_SIZE),
-    });
+  const count = checkMessage(message);
+  if (typeof count === 'string') throw new TpdpError('PROTOCOL_ERROR', count);
+  const cells: Cell[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const at = bodyOffset(count, i);
+    cells[i] = { circuitId: readU32(message, headerOffset(i)), command: message[headerOffset(i) + 4] as CellCommand, body: message.subarray(at, at + CELL_BODY_SIZE) };
   }
   return cells;
 }
 
-/**
- * Re-addresses a received cell in place, given its body (a view into the received message, as
- * decodeCells returns it): a relay forwards it without allocating or copying a new cell.
- */
-export function readdressCell(body: Uint8Array, circuitId: number, command: CellCommand): Uint8Array {
-  const cell = new Uint8Array(body.buffer, body.byteOffset - CELL_HEADER_SIZE, CELL_SIZE);
-  writeU32(cell, 0, circuitId);
-  cell[4] = command;
-  return cell;
+/** The bytes from the first body of `cells` to the end of the last: one range, as they are consecutive cells of one message. */
+export function bodiesOf(first: Cell, last: Cell): Uint8Array {
+  return new Uint8Array(first.body.buffer, first.body.byteOffset, last.body.byteOffset + last.body.length - first.body.byteOffset);
 }

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { seededBytes } from '../test/fuzz/bytes.ts';
 import { concatBytes, fromBase64Url, readU16, readU32, toBase64Url, toHex, utf8, writeU16, writeU32 } from './bytes.ts';
 import { decodeBegin, encodeBegin, STREAM_KINDS, type BeginRequest } from './begin.ts';
-import { CELL_BODY_SIZE, CELL_COMMANDS, CELL_HEADER_SIZE, CELL_SIZE, decodeCells, encodeCell, MAX_CELLS_PER_MESSAGE, type CellCommand } from './cell.ts';
+import { bodiesOf, bodyOffset, CELL_BODY_SIZE, CELL_COMMANDS, CELL_HEADER_SIZE, CELL_SIZE, decodeCells, encodeCell, encodeMessage, headerOffset, MAX_CELLS_PER_MESSAGE, type CellCommand } from './cell.ts';
 import { decodeCreate, decodeCreated, decodeExtend, encodeCreate, encodeCreated, encodeExtend, MAX_EXTEND_URL_BYTES } from './control-cells.ts';
 import { TpdpError, type ReasonName } from './errors.ts';
 import {
@@ -97,23 +97,36 @@ const KNOWN_RELAY_COMMANDS = new Set<number>(Object.values(RELAY_COMMANDS));
 describe('link cells: decodeCells', () => {
   const cellSpec = fc.record({ circuitId: u32, command: cellCommand, length: fc.nat(CELL_BODY_SIZE), seed: fc.integer() });
 
-  it('round-trips 1..MAX_CELLS_PER_MESSAGE encoded cells', () => {
+  it('round-trips 1..MAX_CELLS_PER_MESSAGE encoded cells: headers first, then the bodies back to back', () => {
     fc.assert(
       fc.property(fc.array(cellSpec, { minLength: 1, maxLength: MAX_CELLS_PER_MESSAGE, size: 'max' }), (specs) => {
         const bodies = specs.map((s) => seededBytes(s.seed, s.length));
-        const message = concatBytes(...specs.map((s, i) => encodeCell(s.circuitId, s.command, bodies[i])));
+        const message = encodeMessage(specs.map((s, i) => ({ circuitId: s.circuitId, command: s.command, body: bodies[i] })));
         expect(message.length).toBe(specs.length * CELL_SIZE);
         const cells = decodeCells(message);
         expect(cells).toHaveLength(specs.length);
         cells.forEach((cell, i) => {
           expect(cell.circuitId).toBe(specs[i].circuitId);
+          expect(readU32(message, i * CELL_HEADER_SIZE)).toBe(specs[i].circuitId);
+          expect(message[i * CELL_HEADER_SIZE + 4]).toBe(specs[i].command);
           expect(cell.command).toBe(specs[i].command);
           expect(cell.body).toHaveLength(CELL_BODY_SIZE);
+          expect(cell.body.byteOffset - message.byteOffset).toBe(specs.length * CELL_HEADER_SIZE + i * CELL_BODY_SIZE);
           expect(same(cell.body, padded(bodies[i], CELL_BODY_SIZE))).toBe(true);
         });
+        // Any run of consecutive cells is one range of the message: its bodies, in order.
+        const first = specs.length > 1 ? 1 : 0;
+        expect(same(bodiesOf(cells[first], cells[specs.length - 1]), concatBytes(...cells.slice(first).map((c) => c.body)))).toBe(true);
       }),
       RUNS,
     );
+  });
+
+  it('lays out a one-cell message as its header, then its body', () => {
+    const message = encodeCell(0x01020304, CELL_COMMANDS.RELAY, Uint8Array.of(9, 8, 7));
+    expect([...message.subarray(0, 8)]).toEqual([1, 2, 3, 4, CELL_COMMANDS.RELAY, 9, 8, 7]);
+    expect(headerOffset(0)).toBe(0);
+    expect(bodyOffset(1, 0)).toBe(CELL_HEADER_SIZE);
   });
 
   it('refuses any length that is not a positive whole number of cells', () => {
@@ -130,8 +143,9 @@ describe('link cells: decodeCells', () => {
   it('refuses more than MAX_CELLS_PER_MESSAGE cells, even when every cell is valid', () => {
     fc.assert(
       fc.property(fc.integer({ min: MAX_CELLS_PER_MESSAGE + 1, max: 3 * MAX_CELLS_PER_MESSAGE }), cellCommand, (count, command) => {
-        const cell = encodeCell(1, command);
-        expectRefused(() => decodeCells(concatBytes(...Array.from({ length: count }, () => cell))));
+        const message = new Uint8Array(count * CELL_SIZE);
+        for (let i = 0; i < count; i++) message[i * CELL_HEADER_SIZE + 4] = command;
+        expectRefused(() => decodeCells(message));
       }),
       RUNS,
     );
@@ -144,8 +158,8 @@ describe('link cells: decodeCells', () => {
         fc.nat(),
         fc.integer({ min: 0, max: 255 }).filter((c) => !KNOWN_CELL_COMMANDS.has(c)),
         (specs, which, command) => {
-          const message = concatBytes(...specs.map((s) => encodeCell(s.circuitId, s.command, seededBytes(s.seed, s.length))));
-          message[(which % specs.length) * CELL_SIZE + 4] = command;
+          const message = encodeMessage(specs.map((s) => ({ circuitId: s.circuitId, command: s.command, body: seededBytes(s.seed, s.length) })));
+          message[(which % specs.length) * CELL_HEADER_SIZE + 4] = command;
           expectRefused(() => decodeCells(message));
         },
       ),
@@ -162,18 +176,19 @@ describe('link cells: decodeCells', () => {
         (length, seed, commands) => {
           const message = seededBytes(seed, length);
           commands.forEach((command, i) => {
-            if (i * CELL_SIZE + 4 < message.length) message[i * CELL_SIZE + 4] = command;
+            if (i * CELL_HEADER_SIZE + 4 < message.length) message[i * CELL_HEADER_SIZE + 4] = command;
           });
           const count = message.length / CELL_SIZE;
           let valid = Number.isInteger(count) && count >= 1 && count <= MAX_CELLS_PER_MESSAGE;
-          for (let i = 0; valid && i < count; i++) valid = KNOWN_CELL_COMMANDS.has(message[i * CELL_SIZE + 4]);
+          for (let i = 0; valid && i < count; i++) valid = KNOWN_CELL_COMMANDS.has(message[i * CELL_HEADER_SIZE + 4]);
           const outcome = attempt(() => decodeCells(message));
           expect(outcome.ok).toBe(valid);
           if (outcome.ok) {
             outcome.value.forEach((cell, i) => {
-              expect(cell.circuitId).toBe(readU32(message, i * CELL_SIZE));
-              expect(same(encodeCell(cell.circuitId, cell.command, cell.body), message.subarray(i * CELL_SIZE, (i + 1) * CELL_SIZE))).toBe(true);
+              expect(cell.circuitId).toBe(readU32(message, i * CELL_HEADER_SIZE));
+              expect(same(cell.body, message.subarray(bodyOffset(count, i), bodyOffset(count, i + 1)))).toBe(true);
             });
+            expect(same(encodeMessage(outcome.value), message)).toBe(true);
           }
         },
       ),
@@ -190,14 +205,14 @@ describe('link cells: decodeCells', () => {
         (length, seed, commands) => {
           const message = seededBytes(seed, length);
           commands.forEach((command, i) => {
-            if (i * CELL_SIZE + 4 < message.length) message[i * CELL_SIZE + 4] = command;
+            if (i * CELL_HEADER_SIZE + 4 < message.length) message[i * CELL_HEADER_SIZE + 4] = command;
           });
           const closes: number[] = [];
           const transport: LinkTransport = { bufferedAmount: 0, send: () => {}, close: (code) => closes.push(code) };
           const link = new Link(transport, false, 'peer');
           const delivered: number[] = [];
           const reasons: ReasonName[] = [];
-          link.handlers = { onCell: (cell) => delivered.push(cell.circuitId), onClose: (reason) => reasons.push(reason) };
+          link.handlers = { onCells: (cells) => delivered.push(...cells.map((cell) => cell.circuitId)), onClose: (reason) => reasons.push(reason) };
           const expected = attempt(() => decodeCells(message));
           link.receive(message);
           if (expected.ok) {
@@ -752,8 +767,8 @@ describe('flow-control windows', () => {
     );
   });
 
-  it('uses the windows of TPDP §5.4, with real constants: 480/48 per circuit and 240/24 per stream', () => {
-    expect([CIRCUIT_WINDOW_START, CIRCUIT_WINDOW_INCREMENT, STREAM_WINDOW_START, STREAM_WINDOW_INCREMENT]).toEqual([480, 48, 240, 24]);
+  it('uses the windows of TPDP §5.4, with real constants: 960/96 per circuit and 480/48 per stream', () => {
+    expect([CIRCUIT_WINDOW_START, CIRCUIT_WINDOW_INCREMENT, STREAM_WINDOW_START, STREAM_WINDOW_INCREMENT]).toEqual([960, 96, 480, 48]);
     for (const [start, increment] of [
       [CIRCUIT_WINDOW_START, CIRCUIT_WINDOW_INCREMENT],
       [STREAM_WINDOW_START, STREAM_WINDOW_INCREMENT],

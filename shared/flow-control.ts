@@ -1,16 +1,16 @@
-// SENDME windows, counted in DATA cells (docs/TPDP.md §5.4): a circuit may have 480 DATA cells
-// unacknowledged toward its edge (+48 per circuit SENDME), a stream 240 (+24 per stream SENDME),
-// i.e. about 970 KB and 485 KB of data. Sized by measurement (§9.10): half of it, the bytes
-// tpdp.1 kept in flight, costs about 20 % more CPU per MB (a SENDME every 12 cells, each a cell of
-// its own); Tor's cell counts (1000/500) measured no better. Circuit SENDMEs are sent on receipt,
-// stream SENDMEs only once the data has been consumed, so a slow reader stops its sender and no
-// relay on the path buffers without bound.
+// SENDME windows, counted in DATA cells (docs/TPDP.md §5.4): a circuit may have 960 DATA cells
+// unacknowledged toward its edge (+96 per circuit SENDME), a stream 480 (+48 per stream SENDME),
+// i.e. about 1.94 MB and 970 KB of data. Sized by measurement (§9.10): once a run of cells costs
+// one cipher call per hop (tpdp.3), half these windows left the path waiting for SENDMEs (each a
+// cell and often a message of its own) and moved a third less data per second. Circuit SENDMEs
+// are sent on receipt, stream SENDMEs only once the data has been consumed, so a slow reader
+// stops its sender and no relay on the path buffers without bound.
 import { TpdpError } from './errors.ts';
 
-export const CIRCUIT_WINDOW_START = 480;
-export const CIRCUIT_WINDOW_INCREMENT = 48;
-export const STREAM_WINDOW_START = 240;
-export const STREAM_WINDOW_INCREMENT = 24;
+export const CIRCUIT_WINDOW_START = 960;
+export const CIRCUIT_WINDOW_INCREMENT = 96;
+export const STREAM_WINDOW_START = 480;
+export const STREAM_WINDOW_INCREMENT = 48;
 
 /** The sender's side: how many more DATA cells it may send. */
 export class PackageWindow {

@@ -43,9 +43,8 @@ export class LinkBacklog {
     }
   }
 
-  /** Records a cell handed to the transport. */
-  add(cell: Uint8Array): void {
-    const id = circuitIdOf(cell);
+  /** Records a cell of circuit `id` handed to the transport. */
+  add(id: number): void {
     const last = this.ids.length - 1;
     if (last >= this.head && this.ids[last] === id) this.bytes[last] += CELL_SIZE;
     else {
@@ -55,15 +54,11 @@ export class LinkBacklog {
     this.total += CELL_SIZE;
   }
 
-  /** Bytes waiting, by circuit id, counting `unsent` cells not handed to the transport yet too (id 0 is link-level: padding). */
-  byCircuit(unsent: readonly Uint8Array[]): Map<number, number> {
+  /** Bytes waiting, by circuit id, counting the cells of `unsent` ids not handed to the transport yet too (id 0 is link-level: padding). */
+  byCircuit(unsent: readonly number[]): Map<number, number> {
     const out = new Map<number, number>();
     for (let i = this.head; i < this.ids.length; i++) out.set(this.ids[i], (out.get(this.ids[i]) ?? 0) + this.bytes[i]);
-    for (const cell of unsent) out.set(circuitIdOf(cell), (out.get(circuitIdOf(cell)) ?? 0) + CELL_SIZE);
+    for (const id of unsent) out.set(id, (out.get(id) ?? 0) + CELL_SIZE);
     return out;
   }
-}
-
-function circuitIdOf(cell: Uint8Array): number {
-  return ((cell[0] << 24) | (cell[1] << 16) | (cell[2] << 8) | cell[3]) >>> 0;
 }

@@ -10,7 +10,7 @@ describe('link keep-alive', () => {
     const [left, right] = linkPair('a', 'b', undefined, 40);
     const closes: ReasonName[] = [];
     const received: number[] = [];
-    for (const link of [left, right]) link.handlers = { onCell: (cell) => received.push(cell.command), onClose: (reason) => closes.push(reason) };
+    for (const link of [left, right]) link.handlers = { onCells: (cells) => received.push(...cells.map((cell) => cell.command)), onClose: (reason) => closes.push(reason) };
     await sleep(400);
     expect(closes).toEqual([]);
     expect(received.length).toBeGreaterThan(0);
@@ -22,8 +22,8 @@ describe('link keep-alive', () => {
     let silent = false;
     const [left, right] = linkPair('a', 'b', (message) => (silent ? null : message), 40);
     const closed: { reason: ReasonName; at: number }[] = [];
-    left.handlers = { onCell: () => {}, onClose: (reason) => closed.push({ reason, at: Date.now() }) };
-    right.handlers = { onCell: () => {}, onClose: () => {} };
+    left.handlers = { onCells: () => {}, onClose: (reason) => closed.push({ reason, at: Date.now() }) };
+    right.handlers = { onCells: () => {}, onClose: () => {} };
     silent = true;
     const started = Date.now();
     await sleep(400);

@@ -1,7 +1,8 @@
 // A TPDP link: one WebSocket between two parties, carrying the cells of many circuits. Outgoing
 // cells queued in the same tick leave as one message (batching); incoming messages are checked
 // before any cell is handled, and any violation closes the whole link with a coded reason.
-import { CELL_COMMANDS, CELL_SIZE, decodeCells, encodeCell, MAX_CELLS_PER_MESSAGE, type Cell } from './cell.ts';
+import { bodyOffset, CELL_BODY_SIZE, CELL_COMMANDS, CELL_SIZE, decodeCells, MAX_CELLS_PER_MESSAGE, writeCell, type Cell, type CellCommand } from './cell.ts';
+import type { KeyStream } from './crypto/provider.ts';
 import { REASONS, type ReasonName } from './errors.ts';
 import { LinkBacklog } from './link-backlog.ts';
 
@@ -13,9 +14,17 @@ export interface LinkTransport {
 }
 
 export interface LinkHandlers {
-  onCell(cell: Cell): void;
+  /** The cells of one message, in order; consecutive bodies are adjacent (cell.ts bodiesOf). */
+  onCells(cells: Cell[]): void;
   onClose(reason: ReasonName, detail: string): void;
 }
+
+/**
+ * Keystream layers a cell's body is XORed with when its message is written, in order. Cells that
+ * follow each other in a message with the same layers (the same array) are XORed in one call per
+ * layer: keystreams run on across cells (docs/TPDP.md §5.2), and their bodies are adjacent.
+ */
+export type Layers = readonly KeyStream[];
 
 /**
  * Outgoing cells wait for the end of the current round of I/O, so every cell produced while
@@ -44,9 +53,13 @@ export class Link {
   /** Bytes of cells this link has received and sent (for metrics). */
   bytesReceived = 0;
   bytesSent = 0;
-  handlers: LinkHandlers = { onCell: () => {}, onClose: () => {} };
+  handlers: LinkHandlers = { onCells: () => {}, onClose: () => {} };
   private readonly transport: LinkTransport;
-  private outbox: Uint8Array[] = [];
+  // The cells not yet written to a message, as parallel arrays: no object per cell.
+  private outIds: number[] = [];
+  private outCommands: CellCommand[] = [];
+  private outBodies: Uint8Array[] = [];
+  private outLayers: (Layers | undefined)[] = [];
   private readonly backlog = new LinkBacklog();
   private flushScheduled = false;
   private closed = false;
@@ -68,7 +81,7 @@ export class Link {
     if (now - this.lastReceived > SILENCE_LIMIT * keepaliveMs) {
       this.close('TIMEOUT_ERROR', `nothing received for ${now - this.lastReceived} ms`);
     } else if (now - this.lastSent >= keepaliveMs) {
-      this.send(encodeCell(0, CELL_COMMANDS.PADDING));
+      this.send(0, CELL_COMMANDS.PADDING, EMPTY);
     }
   }
 
@@ -77,18 +90,26 @@ export class Link {
   }
 
   get bufferedAmount(): number {
-    return this.transport.bufferedAmount + this.outbox.length * CELL_SIZE;
+    return this.transport.bufferedAmount + this.outIds.length * CELL_SIZE;
   }
 
   /** Bytes not sent yet (bufferedAmount), by circuit id: who holds this link's backlog. */
   queuedByCircuit(): Map<number, number> {
     this.backlog.trim(this.transport.bufferedAmount);
-    return this.backlog.byCircuit(this.outbox);
+    return this.backlog.byCircuit(this.outIds);
   }
 
-  send(cell: Uint8Array): void {
+  /**
+   * Queues a cell. The body (at most CELL_BODY_SIZE bytes; zeros follow a shorter one) belongs to
+   * the link from now on: it is XORed with `layers` when its message is written, not before.
+   */
+  send(circuitId: number, command: CellCommand, body: Uint8Array, layers?: Layers): void {
     if (this.closed) return;
-    this.outbox.push(cell);
+    if (body.length > CELL_BODY_SIZE) throw new RangeError(`cell body of ${body.length} bytes exceeds ${CELL_BODY_SIZE}`);
+    this.outIds.push(circuitId);
+    this.outCommands.push(command);
+    this.outBodies.push(body);
+    this.outLayers.push(layers);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       scheduleFlush(() => this.flush());
@@ -107,10 +128,7 @@ export class Link {
       this.close('PROTOCOL_ERROR', (err as Error).message);
       return;
     }
-    for (const cell of cells) {
-      if (this.closed) return;
-      this.handlers.onCell(cell);
-    }
+    this.handlers.onCells(cells);
   }
 
   /** Closes the link and tells the peer why. */
@@ -133,29 +151,56 @@ export class Link {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.keepalive);
-    this.outbox = [];
+    this.takeOutbox();
     this.handlers.onClose(reason, detail);
+  }
+
+  private takeOutbox() {
+    const taken = { ids: this.outIds, commands: this.outCommands, bodies: this.outBodies, layers: this.outLayers };
+    this.outIds = [];
+    this.outCommands = [];
+    this.outBodies = [];
+    this.outLayers = [];
+    return taken;
   }
 
   private flush(): void {
     this.flushScheduled = false;
-    if (this.closed || this.outbox.length === 0) return;
-    const cells = this.outbox;
-    this.outbox = [];
+    if (this.closed || this.outIds.length === 0) return;
+    const { ids, commands, bodies, layers } = this.takeOutbox();
     this.lastSent = Date.now();
     this.backlog.trim(this.transport.bufferedAmount);
-    for (const cell of cells) this.backlog.add(cell);
-    this.bytesSent += cells.length * CELL_SIZE;
-    for (let i = 0; i < cells.length; i += MAX_CELLS_PER_MESSAGE) {
-      const count = Math.min(MAX_CELLS_PER_MESSAGE, cells.length - i);
-      if (count === 1) {
-        this.transport.send(cells[i]);
-        continue;
-      }
+    for (const id of ids) this.backlog.add(id);
+    this.bytesSent += ids.length * CELL_SIZE;
+    for (let first = 0; first < ids.length; first += MAX_CELLS_PER_MESSAGE) {
+      const count = Math.min(MAX_CELLS_PER_MESSAGE, ids.length - first);
       const message = new Uint8Array(count * CELL_SIZE);
-      for (let j = 0; j < count; j++) message.set(cells[i + j], j * CELL_SIZE);
+      for (let j = 0; j < count; j++) writeCell(message, count, j, ids[first + j], commands[first + j], bodies[first + j]);
+      // Each run of cells with the same layers: one call per layer over its adjacent bodies.
+      for (let start = 0; start < count; ) {
+        const run = layers[first + start];
+        let end = start + 1;
+        while (end < count && layers[first + end] === run) end++;
+        if (run) {
+          const bodiesOfRun = message.subarray(bodyOffset(count, start), bodyOffset(count, end));
+          for (const layer of run) layer.xorInPlace(bodiesOfRun);
+        }
+        start = end;
+      }
       this.transport.send(message);
     }
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Hands each run of consecutive cells of one circuit to that circuit, if `circuitOf` knows it. */
+export function dispatchByCircuit(cells: Cell[], circuitOf: (circuitId: number) => { handleCells(cells: Cell[]): void } | undefined): void {
+  for (let start = 0; start < cells.length; ) {
+    let end = start + 1;
+    while (end < cells.length && cells[end].circuitId === cells[start].circuitId) end++;
+    circuitOf(cells[start].circuitId)?.handleCells(start === 0 && end === cells.length ? cells : cells.slice(start, end));
+    start = end;
   }
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CELL_COMMANDS, CELL_SIZE, encodeCell, MAX_CELLS_PER_MESSAGE } from './cell.ts';
 import type { TpdpError } from './errors.ts';
-import type { Link } from './link.ts';
+import { dispatchByCircuit, type Link } from './link.ts';
 import { RELAY_COMMANDS } from './relay-cell.ts';
 import { echoExit, memoryNetwork, rawConnection } from '../test/support/memory-network.ts';
 import { ClientCircuit } from './client/circuit.ts';
@@ -17,7 +17,7 @@ function attach(link: Link, circuits: ClientCircuit[]) {
   const byId = new Map(circuits.map((c) => [c.circuitId, c]));
   const closes: string[] = [];
   link.handlers = {
-    onCell: (cell) => byId.get(cell.circuitId)?.handleCell(cell),
+    onCells: (cells) => dispatchByCircuit(cells, (id) => byId.get(id)),
     onClose: (reason, detail) => {
       closes.push(reason);
       for (const c of circuits) c.linkClosed(reason, detail);
@@ -66,7 +66,7 @@ describe('relay node under hostile or failing peers', () => {
     // c swallows everything: it is up but never answers CREATE.
     const silent = net.relays.get('c')!;
     silent.node.addLink = (link: Link) => {
-      link.handlers = { onCell: () => {}, onClose: () => {} };
+      link.handlers = { onCells: () => {}, onClose: () => {} };
     };
     const link = net.connect('a');
     const { circuit, closed } = circuitOn(link, net.crypto);

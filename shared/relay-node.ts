@@ -1,15 +1,14 @@
 // The relay's circuit switch (docs/TPDP.md §4–§5), free of I/O: links come in through addLink(),
 // outbound links, extend authorisation and exit streams are injected. Any relay can be first,
 // middle or last hop, and does the same work on every cell whatever its position.
-import { CELL_BODY_SIZE, CELL_COMMANDS, CELL_HEADER_SIZE, CELL_SIZE, encodeCell, readdressCell, type Cell } from './cell.ts';
-import { writeU32 } from './bytes.ts';
+import { bodiesOf, CELL_BODY_SIZE, CELL_COMMANDS, type Cell } from './cell.ts';
 import { decodeCreate, decodeCreated, decodeDestroy, decodeExtend, encodeCreate, encodeCreated, encodeDestroy } from './control-cells.ts';
 import type { CryptoProvider } from './crypto/provider.ts';
 import { unusedCircuitId } from './circuit-id.ts';
 import { describeReason, isTpdpError, TpdpError, type ReasonName } from './errors.ts';
 import { serverHandshake, type RelayKeys } from './handshake.ts';
 import { HopCrypto } from './hop-crypto.ts';
-import type { Link } from './link.ts';
+import type { Layers, Link } from './link.ts';
 import type { LogSink } from './log-sink.ts';
 import { createRelayCounters, type RelayCounters } from './relay-events.ts';
 import { circuitsToShed, MEMORY_CHECK_FLOOR, MEMORY_CHECK_INTERVAL_MS } from './queue-memory.ts';
@@ -84,10 +83,19 @@ class RelayCircuit {
   early = 0;
   mux?: StreamMux;
   closed = false;
+  private backwardLayer?: Layers;
   constructor(prevLink: Link, prevId: number, hop: HopCrypto) {
     this.prevLink = prevLink;
     this.prevId = prevId;
     this.hop = hop;
+  }
+
+  /**
+   * This hop's layer on every backward cell, forwarded or its own, applied when the previous
+   * link writes the cell: one keystream, so one place decides its order.
+   */
+  get backward(): Layers {
+    return (this.backwardLayer ??= [this.hop.backward]);
   }
 }
 
@@ -143,7 +151,7 @@ export class RelayNode {
     const state: LinkState = { circuits: new Map(), used: false };
     this.links.set(link, state);
     link.handlers = {
-      onCell: (cell) => this.onCell(link, state, cell),
+      onCells: (cells) => this.onCells(link, state, cells),
       onClose: (reason, detail) => this.onLinkClosed(link, state, reason, detail),
     };
     // A peer that opens a link must create a circuit within the handshake timeout.
@@ -168,6 +176,25 @@ export class RelayNode {
     }, ms);
   }
 
+  private onCells(link: Link, state: LinkState, cells: Cell[]): void {
+    for (let i = 0; i < cells.length && !link.isClosed; ) {
+      const cell = cells[i];
+      const circuit = state.circuits.get(cell.circuitId);
+      // Toward the exit, consecutive relay cells of a circuit are one run of its forward
+      // keystream: taken off in one call, then handled cell by cell, as TPDP §5.2.2 says.
+      if (!link.initiator && circuit && isRelayCell(cell)) {
+        let end = i + 1;
+        while (end < cells.length && cells[end].circuitId === cell.circuitId && isRelayCell(cells[end])) end++;
+        circuit.hop.forward.xorInPlace(bodiesOf(cell, cells[end - 1]));
+        for (; i < end && !circuit.closed; i++) this.relayForward(circuit, cells[i].body, cells[i].command === CELL_COMMANDS.RELAY_EARLY);
+        i = end;
+        continue;
+      }
+      this.onCell(link, state, cell);
+      i++;
+    }
+  }
+
   private onCell(link: Link, state: LinkState, cell: Cell): void {
     const circuit = state.circuits.get(cell.circuitId);
     switch (cell.command) {
@@ -189,7 +216,8 @@ export class RelayNode {
           // RELAY_EARLY only ever travels away from the client (tor-spec §5.6).
           if (cell.command === CELL_COMMANDS.RELAY_EARLY) return this.destroy(circuit, 'PROTOCOL_ERROR', 'RELAY_EARLY toward the client');
           this.relayBackward(circuit, cell.body);
-        } else this.relayForward(circuit, cell.body, cell.command === CELL_COMMANDS.RELAY_EARLY);
+        }
+        // (Toward the exit, onCells handled it.)
         return;
       case CELL_COMMANDS.DESTROY:
         if (circuit) this.destroy(circuit, decodeDestroy(cell.body), 'destroyed by neighbour', link);
@@ -198,7 +226,7 @@ export class RelayNode {
   }
 
   private create(link: Link, state: LinkState, cell: Cell): void {
-    const refuse = (reason: ReasonName) => link.send(encodeCell(cell.circuitId, CELL_COMMANDS.DESTROY, encodeDestroy(reason)));
+    const refuse = (reason: ReasonName) => link.send(cell.circuitId, CELL_COMMANDS.DESTROY, encodeDestroy(reason));
     if (this.stopping) return refuse('RELAY_SHUTDOWN');
     if (state.circuits.size >= this.limits.maxCircuitsPerLink || this.circuitCount >= this.limits.maxCircuits) {
       const perLink = state.circuits.size >= this.limits.maxCircuitsPerLink;
@@ -223,15 +251,15 @@ export class RelayNode {
     state.used = true;
     clearTimeout(state.idleTimer);
     this.circuitCount++;
-    link.send(encodeCell(cell.circuitId, CELL_COMMANDS.CREATED, encodeCreated(reply)));
+    link.send(cell.circuitId, CELL_COMMANDS.CREATED, encodeCreated(reply));
   }
 
+  /** A cell toward the exit, its layer already taken off (onCells). */
   private relayForward(circuit: RelayCircuit, body: Uint8Array, early: boolean): void {
     if (early && ++circuit.early > this.limits.maxRelayEarly) {
       this.counters.rejections.relay_early++;
       return this.destroy(circuit, 'PROTOCOL_ERROR', 'too many RELAY_EARLY cells');
     }
-    circuit.hop.forward.xorInPlace(body);
     if (circuit.hop.forwardTags.open(body)) {
       try {
         const message = decodeRelayBody(body);
@@ -242,7 +270,7 @@ export class RelayNode {
       return;
     }
     if (circuit.nextLink && !circuit.extending) {
-      circuit.nextLink.send(readdressCell(body, circuit.nextId, early ? CELL_COMMANDS.RELAY_EARLY : CELL_COMMANDS.RELAY));
+      circuit.nextLink.send(circuit.nextId, early ? CELL_COMMANDS.RELAY_EARLY : CELL_COMMANDS.RELAY, body);
       this.checkBuffered(circuit.nextLink);
       return;
     }
@@ -250,22 +278,16 @@ export class RelayNode {
   }
 
   private relayBackward(circuit: RelayCircuit, body: Uint8Array): void {
-    circuit.hop.backward.xorInPlace(body);
-    circuit.prevLink.send(readdressCell(body, circuit.prevId, CELL_COMMANDS.RELAY));
+    circuit.prevLink.send(circuit.prevId, CELL_COMMANDS.RELAY, body, circuit.backward);
     this.checkBuffered(circuit.prevLink);
   }
 
   /** Sends a relay message that originates at this hop back toward the client. */
   private sendBackward(circuit: RelayCircuit, command: RelayCommand, streamId: number, data: Uint8Array): void {
     if (circuit.closed) return;
-    // The body is written straight into its cell: no second buffer, no copy.
-    const cell = new Uint8Array(CELL_SIZE);
-    writeU32(cell, 0, circuit.prevId);
-    cell[4] = CELL_COMMANDS.RELAY;
-    const body = encodeRelayBody(command, streamId, data, cell.subarray(CELL_HEADER_SIZE));
+    const body = encodeRelayBody(command, streamId, data);
     circuit.hop.backwardTags.seal(body);
-    circuit.hop.backward.xorInPlace(body);
-    circuit.prevLink.send(cell);
+    circuit.prevLink.send(circuit.prevId, CELL_COMMANDS.RELAY, body, circuit.backward);
     this.checkBuffered(circuit.prevLink);
   }
 
@@ -356,7 +378,7 @@ export class RelayNode {
       circuit.nextId = id;
       state.circuits.set(id, circuit);
       clearTimeout(state.idleTimer);
-      link.send(encodeCell(id, CELL_COMMANDS.CREATE, encodeCreate(request.handshake)));
+      link.send(id, CELL_COMMANDS.CREATE, encodeCreate(request.handshake));
     } catch (err) {
       const code = isTpdpError(err) ? err.code : 'HOP_UNREACHABLE';
       this.options.log.info('extend failed', { reason: code, error: (err as Error).message });
@@ -413,7 +435,7 @@ export class RelayNode {
       if (!link) continue;
       const state = this.links.get(link);
       state?.circuits.delete(id);
-      if (link !== from) link.send(encodeCell(id, CELL_COMMANDS.DESTROY, body));
+      if (link !== from) link.send(id, CELL_COMMANDS.DESTROY, body);
       if (state && state.circuits.size === 0 && !link.isClosed) this.armIdleTimer(link, state, this.limits.idleLinkTimeoutMs);
     }
     circuit.mux?.failAll(new TpdpError(reason, `circuit destroyed: ${describeReason(reason)}`));
@@ -432,3 +454,5 @@ export class RelayNode {
     for (const circuit of [...state.circuits.values()]) this.destroy(circuit, 'LINK_CLOSED', `${reason}: ${detail}`, link);
   }
 }
+
+const isRelayCell = (cell: Cell) => cell.command === CELL_COMMANDS.RELAY || cell.command === CELL_COMMANDS.RELAY_EARLY;

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientCircuit, hopTargetOf } from '../shared/client/circuit.ts';
 import { openWebSocketLink, type WebSocketLike } from '../shared/websocket-link.ts';
+import { dispatchByCircuit } from '../shared/link.ts';
 import { nodeCrypto } from '../node/crypto.ts';
 import { nodeWebSocketFactory } from '../node/websocket.ts';
 import { startTestNetwork } from './support/processes.ts';
@@ -23,7 +24,7 @@ async function hogLink(relays: Awaited<ReturnType<typeof listedRelays>>, count: 
   const link = await openWebSocketLink((url, protocols) => (socket = factory(url, protocols)), relays[0].url, 5000);
   const circuits = new Map<number, ClientCircuit>();
   link.handlers = {
-    onCell: (cell) => circuits.get(cell.circuitId)?.handleCell(cell),
+    onCells: (cells) => dispatchByCircuit(cells, (id) => circuits.get(id)),
     onClose: (reason, detail) => circuits.forEach((c) => c.linkClosed(reason, detail)),
   };
   for (let id = 1; id <= count; id++) {

@@ -89,7 +89,7 @@ describe('relays with operator metadata', () => {
     const path = [byId(relays, ids[2]), byId(relays, ids[3]), byId(relays, ids[0])];
     const link = await openWebSocketLink(nodeWebSocketFactory(), path[0].url, 5000);
     const circuit = new ClientCircuit({ crypto: nodeCrypto, link, circuitId: 1, handshakeTimeoutMs: 5000, onClose: () => link.close('DONE', 'test over') });
-    link.handlers = { onCell: (cell) => circuit.handleCell(cell), onClose: (r, d) => circuit.linkClosed(r, d) };
+    link.handlers = { onCells: (cells) => circuit.handleCells(cells), onClose: (r, d) => circuit.linkClosed(r, d) };
     await circuit.build(path.map(hopTargetOf));
     await expect(circuit.openStream({ kind: 'connect', host: '127.0.0.1', port: refused.port })).rejects.toMatchObject({ code: 'EXIT_POLICY_REFUSED' });
     // The refusal ends that stream only: the port the policy accepts still opens on the circuit.

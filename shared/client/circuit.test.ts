@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CELL_COMMANDS, CELL_HEADER_SIZE, CELL_SIZE } from '../cell.ts';
+import { CELL_COMMANDS, decodeCells, encodeMessage, MAX_CELLS_PER_MESSAGE, type Cell } from '../cell.ts';
 import { TpdpError } from '../errors.ts';
 import { RELAY_OFFSET } from '../relay-cell.ts';
 import type { CircuitStream } from '../stream.ts';
@@ -9,7 +9,7 @@ import type { Link } from '../link.ts';
 
 function clientCircuit(link: Link, crypto: any, onClose: (e: TpdpError) => void = () => {}) {
   const circuit = new ClientCircuit({ crypto, link, circuitId: 7, handshakeTimeoutMs: 2000, onClose: (_c, e) => onClose(e) });
-  link.handlers = { onCell: (cell) => circuit.handleCell(cell), onClose: (r, d) => circuit.linkClosed(r, d) };
+  link.handlers = { onCells: (cells) => circuit.handleCells(cells), onClose: (r, d) => circuit.linkClosed(r, d) };
   return circuit;
 }
 
@@ -48,10 +48,10 @@ describe('client circuit over in-memory relays', () => {
   it('detects a middle relay that swaps the handshake toward the next hop (no MITM)', async () => {
     // b rewrites the onion key inside the CREATE it forwards to c: c refuses the handshake.
     const tap: Tap = (message, from, to) => {
-      if (from === 'b' && to === 'c' && message[4] === CELL_COMMANDS.CREATE) {
-        message[CELL_HEADER_SIZE + 4 + 40] ^= 1;
-      }
-      return message;
+      if (from !== 'b' || to !== 'c') return message;
+      const cells = decodeCells(message);
+      for (const cell of cells) if (cell.command === CELL_COMMANDS.CREATE) cell.body[4 + 40] ^= 1;
+      return encodeMessage(cells);
     };
     const net = memoryNetwork(['a', 'b', 'c'], { tap, exit: echoExit });
     const closed: TpdpError[] = [];
@@ -77,22 +77,19 @@ describe('client circuit over in-memory relays', () => {
       const tap: Tap = (message, from, to) => {
         if (!(armed && from === 'b' && to === 'a')) return message;
         // Backward RELAY cells from the middle relay toward the guard.
-        for (let off = 0; off < message.length; off += CELL_SIZE) {
-          if (message[off + 4] !== CELL_COMMANDS.RELAY) continue;
-          dataCells++;
-          if (dataCells === 3) {
-            if (fault === 'flip') message[off + CELL_HEADER_SIZE + RELAY_OFFSET.data + 10] ^= 0x80;
-            if (fault === 'drop') return message.length === CELL_SIZE ? null : new Uint8Array([...message.subarray(0, off), ...message.subarray(off + CELL_SIZE)]);
-            // Replay: the same cell again, right behind the original.
-            if (fault === 'replay') {
-              const out = new Uint8Array(message.length + CELL_SIZE);
-              out.set(message.subarray(0, off + CELL_SIZE));
-              out.set(message.subarray(off), off + CELL_SIZE);
-              return out;
-            }
-          }
+        const cells: Cell[] = [];
+        for (const cell of decodeCells(message)) {
+          cells.push(cell);
+          if (cell.command !== CELL_COMMANDS.RELAY || ++dataCells !== 3) continue;
+          if (fault === 'flip') cell.body[RELAY_OFFSET.data + 10] ^= 0x80;
+          if (fault === 'drop') cells.pop();
+          // Replay: the same cell again, right behind the original.
+          if (fault === 'replay') cells.push({ ...cell, body: cell.body.slice() });
         }
-        return message;
+        if (cells.length === 0) return null;
+        const messages = [];
+        for (let i = 0; i < cells.length; i += MAX_CELLS_PER_MESSAGE) messages.push(encodeMessage(cells.slice(i, i + MAX_CELLS_PER_MESSAGE)));
+        return messages;
       };
       const net = memoryNetwork(['a', 'b', 'c'], { tap, exit: echoExit });
       const circuit = clientCircuit(net.connect('a'), net.crypto);

@@ -5,14 +5,14 @@ import type { BeginRequest } from '../begin.ts';
 import { fromBase64Url } from '../bytes.ts';
 import type { RelayDescriptor } from '../descriptor.ts';
 import { encodeBegin } from '../begin.ts';
-import { CELL_BODY_SIZE, CELL_COMMANDS, encodeCell, type Cell } from '../cell.ts';
+import { bodiesOf, CELL_BODY_SIZE, CELL_COMMANDS, type Cell } from '../cell.ts';
 import { decodeCreated, decodeDestroy, encodeCreate, encodeExtend } from '../control-cells.ts';
 import type { CryptoProvider } from '../crypto/provider.ts';
 import { describeReason, isTpdpError, TpdpError, type ReasonName } from '../errors.ts';
 import { clientHandshakeFinish, clientHandshakeStart, type ClientHandshakeState } from '../handshake.ts';
 import { HopCrypto } from '../hop-crypto.ts';
-import type { Link } from '../link.ts';
-import { decodeRelayBody, encodeRelayBody, RELAY_COMMANDS, type RelayCommand } from '../relay-cell.ts';
+import type { Layers, Link } from '../link.ts';
+import { decodeRelayBody, encodeRelayBody, RELAY_COMMANDS, type RelayCommand, type RelayMessage } from '../relay-cell.ts';
 import type { CircuitStream } from '../stream.ts';
 import { StreamMux } from '../stream-mux.ts';
 
@@ -59,6 +59,8 @@ export class ClientCircuit {
   private readonly options: CircuitOptions;
   private readonly link: Link;
   private readonly hops: HopCrypto[] = [];
+  /** Per target hop t: the forward layers a cell for it is sealed under, t's first, hop 0's last. */
+  private readonly forwardLayers: Layers[] = [];
   private readonly mux: StreamMux;
   private pending?: PendingHandshake;
 
@@ -104,14 +106,26 @@ export class ClientCircuit {
   /** Tears the circuit down and tells the first relay, which propagates it along the path. */
   destroy(reason: ReasonName = 'DONE', detail?: string): void {
     if (this.state === 'closed') return;
-    this.link.send(encodeCell(this.circuitId, CELL_COMMANDS.DESTROY, Uint8Array.of(0)));
+    this.link.send(this.circuitId, CELL_COMMANDS.DESTROY, Uint8Array.of(0));
     this.close(new TpdpError(reason, detail ?? describeReason(reason)));
+  }
+
+  /** The link delivered consecutive cells of one message for this circuit. */
+  handleCells(cells: Cell[]): void {
+    for (let i = 0; i < cells.length && this.state !== 'closed'; ) {
+      let end = i + 1;
+      if (cells[i].command === CELL_COMMANDS.RELAY && this.state === 'open') {
+        while (end < cells.length && cells[end].command === CELL_COMMANDS.RELAY) end++;
+        this.guard(() => this.receiveRelayRun(cells, i, end));
+      } else this.handleCell(cells[i]);
+      i = end;
+    }
   }
 
   /** The link delivered a cell for this circuit. */
   handleCell(cell: Cell): void {
     if (this.state === 'closed') return;
-    try {
+    this.guard(() => {
       switch (cell.command) {
         case CELL_COMMANDS.PADDING:
           return;
@@ -132,6 +146,13 @@ export class ClientCircuit {
         default:
           throw new TpdpError('PROTOCOL_ERROR', `unexpected cell command ${cell.command} toward the client`);
       }
+    });
+  }
+
+  /** Runs a step of cell handling; a failure destroys the circuit with its code. */
+  private guard(step: () => void): void {
+    try {
+      step();
     } catch (err) {
       const error = isTpdpError(err) ? err : new TpdpError('INTERNAL_ERROR', (err as Error).message);
       this.destroy(error.code, error.message);
@@ -152,7 +173,7 @@ export class ClientCircuit {
       }, this.options.handshakeTimeoutMs);
       this.pending = { hop, state, resolve, reject, timer };
       if (this.hops.length === 0) {
-        this.link.send(encodeCell(this.circuitId, CELL_COMMANDS.CREATE, encodeCreate(message)));
+        this.link.send(this.circuitId, CELL_COMMANDS.CREATE, encodeCreate(message));
       } else {
         this.sendRelay(this.hops.length - 1, RELAY_COMMANDS.EXTEND, 0, encodeExtend({ url: hop.url, handshake: message }), true);
       }
@@ -165,7 +186,9 @@ export class ClientCircuit {
     this.pending = undefined;
     clearTimeout(pending.timer);
     const keys = clientHandshakeFinish(this.options.crypto, pending.state, reply);
-    this.hops.push(new HopCrypto(this.options.crypto, keys, CELL_BODY_SIZE));
+    const hop = new HopCrypto(this.options.crypto, keys, CELL_BODY_SIZE);
+    this.hops.push(hop);
+    this.forwardLayers.push([hop.forward, ...(this.forwardLayers.at(-1) ?? [])]);
     this.path.push(pending.hop);
     pending.resolve();
   }
@@ -179,19 +202,50 @@ export class ClientCircuit {
         if (!this.pending || i !== this.hops.length - 1) throw new TpdpError('PROTOCOL_ERROR', 'unexpected EXTENDED');
         return this.completeHandshake(decodeCreated(message.data));
       }
-      if (i !== this.hops.length - 1 || this.state !== 'open') throw new TpdpError('PROTOCOL_ERROR', `relay command ${message.command} from a middle hop`);
-      this.mux.handle(message.command, message.streamId, message.data);
-      return;
+      return this.deliver(i, message);
     }
     throw new TpdpError('INTEGRITY_ERROR', 'a relay cell failed its integrity check');
+  }
+
+  /**
+   * RELAY cells[start..end) on a built circuit, whose hops no longer change: each hop's layer is
+   * taken off every run of adjacent cells still unrecognised in one call, then the cells are
+   * handled in order. Same keystream and tag order as receiveRelay, cell by cell (§5.2.3).
+   */
+  private receiveRelayRun(cells: Cell[], start: number, end: number): void {
+    const from = new Array<number>(end - start).fill(-1);
+    for (let i = 0; i < this.hops.length; i++) {
+      const hop = this.hops[i];
+      for (let k = start; k < end; ) {
+        if (from[k - start] >= 0) {
+          k++;
+          continue;
+        }
+        let last = k;
+        while (last + 1 < end && from[last + 1 - start] < 0) last++;
+        hop.backward.xorInPlace(bodiesOf(cells[k], cells[last]));
+        for (; k <= last; k++) if (hop.backwardTags.open(cells[k].body)) from[k - start] = i;
+      }
+    }
+    for (let k = start; k < end && this.state === 'open'; k++) {
+      const i = from[k - start];
+      if (i < 0) throw new TpdpError('INTEGRITY_ERROR', 'a relay cell failed its integrity check');
+      const message = decodeRelayBody(cells[k].body);
+      if (message.command === RELAY_COMMANDS.EXTENDED) throw new TpdpError('PROTOCOL_ERROR', 'unexpected EXTENDED');
+      this.deliver(i, message);
+    }
+  }
+
+  private deliver(hopIndex: number, message: RelayMessage): void {
+    if (hopIndex !== this.hops.length - 1 || this.state !== 'open') throw new TpdpError('PROTOCOL_ERROR', `relay command ${message.command} from a middle hop`);
+    this.mux.handle(message.command, message.streamId, message.data);
   }
 
   private sendRelay(hopIndex: number, command: RelayCommand, streamId: number, data: Uint8Array, early = false): void {
     if (this.state === 'closed') return;
     const body = encodeRelayBody(command, streamId, data);
     this.hops[hopIndex].forwardTags.seal(body);
-    for (let i = hopIndex; i >= 0; i--) this.hops[i].forward.xorInPlace(body);
-    this.link.send(encodeCell(this.circuitId, early ? CELL_COMMANDS.RELAY_EARLY : CELL_COMMANDS.RELAY, body));
+    this.link.send(this.circuitId, early ? CELL_COMMANDS.RELAY_EARLY : CELL_COMMANDS.RELAY, body, this.forwardLayers[hopIndex]);
   }
 
   private close(error: TpdpError): void {

@@ -2,12 +2,12 @@
 // dispatched to circuits by circuit id, and a link without circuits is closed after a while.
 import type { Cell } from '../cell.ts';
 import type { ReasonName } from '../errors.ts';
-import type { Link } from '../link.ts';
+import { dispatchByCircuit, type Link } from '../link.ts';
 import { unusedCircuitId } from '../circuit-id.ts';
 import type { CryptoProvider } from '../crypto/provider.ts';
 
 export interface CircuitEndpoint {
-  handleCell(cell: Cell): void;
+  handleCells(cells: Cell[]): void;
   linkClosed(reason: ReasonName, detail: string): void;
 }
 
@@ -59,7 +59,7 @@ export class LinkPool {
       pending = this.open(url).then((link) => {
         const entry: Entry = { link, circuits: new Map() };
         link.handlers = {
-          onCell: (cell) => entry.circuits.get(cell.circuitId)?.handleCell(cell),
+          onCells: (cells) => dispatchByCircuit(cells, (id) => entry.circuits.get(id)),
           onClose: (reason, detail) => {
             clearTimeout(entry.idleTimer);
             if (this.entries.get(url) === pending) this.entries.delete(url);

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import WebSocket from 'ws';
 import { fromBase64Url } from '../../shared/bytes.ts';
-import { CELL_COMMANDS, CELL_SIZE, LINK_SUBPROTOCOL, MAX_CELLS_PER_MESSAGE, MAX_MESSAGE_SIZE, encodeCell } from '../../shared/cell.ts';
+import { CELL_COMMANDS, CELL_SIZE, LINK_SUBPROTOCOL, MAX_CELLS_PER_MESSAGE, MAX_MESSAGE_SIZE, decodeCells, encodeMessage } from '../../shared/cell.ts';
 import { encodeCreate } from '../../shared/control-cells.ts';
 import { clientHandshakeStart } from '../../shared/handshake.ts';
 import { nodeCrypto } from '../../node/crypto.ts';
@@ -55,9 +55,9 @@ async function creates() {
   const seen = { created: 0, refused: 0, closes: {} as Record<number, number> };
   for (const socket of links) {
     socket.on('message', (data: Buffer) => {
-      for (let at = 0; at < data.length; at += CELL_SIZE) {
-        if (data[at + 4] === CELL_COMMANDS.CREATED) seen.created++;
-        else if (data[at + 4] === CELL_COMMANDS.DESTROY) seen.refused++;
+      for (const cell of decodeCells(data)) {
+        if (cell.command === CELL_COMMANDS.CREATED) seen.created++;
+        else if (cell.command === CELL_COMMANDS.DESTROY) seen.refused++;
       }
     });
     socket.on('close', (code) => (seen.closes[code] = (seen.closes[code] ?? 0) + 1));
@@ -68,9 +68,7 @@ async function creates() {
   while (Date.now() < until) {
     for (const socket of links) {
       if (socket.readyState !== WebSocket.OPEN || socket.bufferedAmount > 1024 * 1024) continue;
-      const message = new Uint8Array(MAX_CELLS_PER_MESSAGE * CELL_SIZE);
-      for (let i = 0; i < MAX_CELLS_PER_MESSAGE; i++) message.set(encodeCell(nextId++, CELL_COMMANDS.CREATE, create), i * CELL_SIZE);
-      socket.send(message);
+      socket.send(encodeMessage(Array.from({ length: MAX_CELLS_PER_MESSAGE }, () => ({ circuitId: nextId++, command: CELL_COMMANDS.CREATE, body: create }))));
       sent += MAX_CELLS_PER_MESSAGE;
     }
     await pause(2);

@@ -1,5 +1,5 @@
 // The relay's listening side (relay/ws-server.ts, relay/source-limits.ts) on real sockets, with
-// small limits so each one shows: the subprotocol it speaks (tpdp.2 only), concurrent connections
+// small limits so each one shows: the subprotocol it speaks (tpdp.3 only), concurrent connections
 // and new connections per source, the deadline for becoming a link (idle and slow-header
 // connections), oversized WebSocket messages (close 1009), the circuit-creation budget of a source
 // that holds several links, and the log lines an operator sees — without any address in them.
@@ -7,7 +7,7 @@ import net from 'node:net';
 import { Writable } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CELL_COMMANDS, CELL_SIZE, LINK_SUBPROTOCOL, MAX_MESSAGE_SIZE, encodeCell } from '../../shared/cell.ts';
+import { CELL_COMMANDS, CELL_SIZE, LINK_SUBPROTOCOL, MAX_MESSAGE_SIZE, decodeCells, encodeCell, encodeMessage } from '../../shared/cell.ts';
 import { REASONS } from '../../shared/errors.ts';
 import type { Link } from '../../shared/link.ts';
 import { createLogger } from '../../node/log.ts';
@@ -104,22 +104,22 @@ describe('per-source limits on the relay listener', () => {
     }
   });
 
-  it('speaks tpdp.2 only: an upgrade offering only tpdp.1 (512-byte cells) is refused with 401, one offering both gets tpdp.2', async () => {
+  it('speaks tpdp.3 only: an upgrade offering only tpdp.2 (each header before its body) is refused with 401, one offering both gets tpdp.3', async () => {
     const { server, links } = await linkServer({});
-    expect(LINK_SUBPROTOCOL).toBe('tpdp.2');
-    const old = new WebSocket(`ws://127.0.0.1:${server.port}`, ['tpdp.1']);
+    expect(LINK_SUBPROTOCOL).toBe('tpdp.3');
+    const old = new WebSocket(`ws://127.0.0.1:${server.port}`, ['tpdp.2']);
     old.on('error', () => {});
     const status = await new Promise<number>((resolve) => old.once('unexpected-response', (_req, res) => resolve(res.statusCode!)));
     expect(status).toBe(401);
-    const both = new WebSocket(`ws://127.0.0.1:${server.port}`, ['tpdp.1', LINK_SUBPROTOCOL]);
+    const both = new WebSocket(`ws://127.0.0.1:${server.port}`, ['tpdp.2', LINK_SUBPROTOCOL]);
     await new Promise((resolve) => both.once('open', resolve));
-    expect(both.protocol).toBe('tpdp.2');
+    expect(both.protocol).toBe('tpdp.3');
     await eventuallyTrue(() => links.length === 1);
     both.close();
   });
 
-  it('a client offering tpdp.2 to a relay that speaks only tpdp.1 fails with HOP_UNREACHABLE', async () => {
-    const oldRelay = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: (offered) => (offered.has('tpdp.1') ? 'tpdp.1' : false), verifyClient: (info, done) => done(String(info.req.headers['sec-websocket-protocol']).split(',').some((p) => p.trim() === 'tpdp.1'), 401) });
+  it('a client offering tpdp.3 to a relay that speaks only tpdp.2 fails with HOP_UNREACHABLE', async () => {
+    const oldRelay = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: (offered) => (offered.has('tpdp.2') ? 'tpdp.2' : false), verifyClient: (info, done) => done(String(info.req.headers['sec-websocket-protocol']).split(',').some((p) => p.trim() === 'tpdp.2'), 401) });
     await new Promise((resolve) => oldRelay.once('listening', resolve));
     try {
       const url = `ws://127.0.0.1:${(oldRelay.address() as net.AddressInfo).port}`;
@@ -147,13 +147,13 @@ describe('per-source limits on the relay listener', () => {
     const socket = new WebSocket(`ws://127.0.0.1:${server.port}`, [LINK_SUBPROTOCOL], { localAddress: '127.0.0.11' });
     const replies: { id: number; command: number; reason: number }[] = [];
     socket.on('message', (data: Buffer) => {
-      for (let at = 0; at < data.length; at += CELL_SIZE) replies.push({ id: data.readUInt32BE(at), command: data[at + 4], reason: data[at + 5] });
+      for (const cell of decodeCells(data)) replies.push({ id: cell.circuitId, command: cell.command, reason: cell.body[0] });
     });
     const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
     await new Promise((resolve) => socket.once('open', resolve));
     await eventuallyTrue(() => links.length === 1);
-    links[0].handlers = { onCell: (cell) => delivered.push(cell.circuitId), onClose: () => {} };
-    const creates = (ids: number[]) => Buffer.concat(ids.map((id) => encodeCell(id, CELL_COMMANDS.CREATE, new Uint8Array(100))));
+    links[0].handlers = { onCells: (cells) => delivered.push(...cells.map((cell) => cell.circuitId)), onClose: () => {} };
+    const creates = (ids: number[]) => encodeMessage(ids.map((id) => ({ circuitId: id, command: CELL_COMMANDS.CREATE, body: new Uint8Array(100) })));
     socket.send(creates([1, 2, 3]));
     await eventuallyTrue(() => replies.length === 1);
     expect(delivered).toEqual([1, 2]);
@@ -172,8 +172,8 @@ describe('per-source limits on the relay listener', () => {
     await new Promise((resolve) => socket.once('open', resolve));
     await eventuallyTrue(() => links.length === 1);
     const delivered: number[] = [];
-    links[0].handlers = { onCell: (cell) => delivered.push(cell.circuitId), onClose: () => {} };
-    socket.send(Buffer.concat(Array.from({ length: 10 }, (_, i) => encodeCell(i + 1, CELL_COMMANDS.CREATE, new Uint8Array(100)))));
+    links[0].handlers = { onCells: (cells) => delivered.push(...cells.map((cell) => cell.circuitId)), onClose: () => {} };
+    socket.send(encodeMessage(Array.from({ length: 10 }, (_, i) => ({ circuitId: i + 1, command: CELL_COMMANDS.CREATE, body: new Uint8Array(100) }))));
     await eventuallyTrue(() => delivered.length === 10);
     socket.close();
   });

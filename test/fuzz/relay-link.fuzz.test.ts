@@ -5,7 +5,7 @@
 // serving a good circuit on another link.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CELL_BODY_SIZE, CELL_COMMANDS, CELL_SIZE, MAX_CELLS_PER_MESSAGE } from '../../shared/cell.ts';
+import { bodyOffset, CELL_BODY_SIZE, CELL_COMMANDS, CELL_SIZE, headerOffset, MAX_CELLS_PER_MESSAGE } from '../../shared/cell.ts';
 import { decodeCreated, encodeCreate } from '../../shared/control-cells.ts';
 import { REASONS, reasonName } from '../../shared/errors.ts';
 import { clientHandshakeFinish, clientHandshakeStart, HANDSHAKE_TYPE_NTOR, type ClientHandshakeState } from '../../shared/handshake.ts';
@@ -35,11 +35,14 @@ const handshakes: { state: ClientHandshakeState; message: Uint8Array }[] = Array
 );
 const validCreates = handshakes.map((h) => encodeCreate(h.message));
 
-function cell(circuitId: number, command: number, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(CELL_SIZE);
-  writeU32(out, 0, circuitId);
-  out[4] = command;
-  out.set(body.subarray(0, CELL_BODY_SIZE), 5);
+/** A message of these cells in the TPDP layout, whatever their commands (encodeMessage takes known ones only). */
+function cells(specs: { circuitId: number; command: number; body: Uint8Array }[]): Uint8Array {
+  const out = new Uint8Array(specs.length * CELL_SIZE);
+  specs.forEach((spec, i) => {
+    writeU32(out, headerOffset(i), spec.circuitId);
+    out[headerOffset(i) + 4] = spec.command;
+    out.set(spec.body.subarray(0, CELL_BODY_SIZE), bodyOffset(specs.length, i));
+  });
   return out;
 }
 
@@ -65,8 +68,8 @@ const cellSpec = fc.record({ circuitId: fc.oneof(fc.constantFrom(0, 1, 2, 3), u3
 
 /** A message: whole cells, sometimes too many, or raw bytes of any length. */
 const message = fc.oneof(
-  { weight: 6, arbitrary: fc.array(cellSpec, { minLength: 1, maxLength: 8 }).map((cells) => Buffer.concat(cells.map((c) => cell(c.circuitId, c.command, c.body)))) },
-  { weight: 1, arbitrary: cellSpec.map((c) => Buffer.concat(Array.from({ length: MAX_CELLS_PER_MESSAGE + 1 }, () => cell(c.circuitId, c.command, c.body)))) },
+  { weight: 6, arbitrary: fc.array(cellSpec, { minLength: 1, maxLength: 8 }).map(cells) },
+  { weight: 1, arbitrary: cellSpec.map((c) => cells(Array.from({ length: MAX_CELLS_PER_MESSAGE + 1 }, () => c))) },
   { weight: 2, arbitrary: bytes(3 * CELL_SIZE + 10) },
   { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer()).map(([cells, seed]) => seededBytes(seed, cells * CELL_SIZE)) },
 ).map((bytes) => new Uint8Array(bytes));
@@ -83,10 +86,11 @@ function expectedClose(messages: Uint8Array[]): 'close' | 'open' | 'either' {
   const created = new Set<number>();
   for (const m of messages) {
     if (m.length === 0 || m.length % CELL_SIZE !== 0 || m.length > MAX_CELLS_PER_MESSAGE * CELL_SIZE) return 'close';
-    for (let at = 0; at < m.length; at += CELL_SIZE) if (!KNOWN.has(m[at + 4])) return 'close';
-    for (let at = 0; at < m.length; at += CELL_SIZE) {
-      const id = Buffer.from(m.buffer, m.byteOffset + at, 4).readUInt32BE(0);
-      const command = m[at + 4];
+    const count = m.length / CELL_SIZE;
+    for (let i = 0; i < count; i++) if (!KNOWN.has(m[headerOffset(i) + 4])) return 'close';
+    for (let i = 0; i < count; i++) {
+      const id = Buffer.from(m.buffer, m.byteOffset + headerOffset(i), 4).readUInt32BE(0);
+      const command = m[headerOffset(i) + 4];
       if (command === CELL_COMMANDS.CREATED) return 'close';
       if (command !== CELL_COMMANDS.CREATE) continue;
       if (id === 0) return 'close';
@@ -159,12 +163,12 @@ describe('a relay node fed hostile links', () => {
         { minLength: 1, maxLength: 24 },
       );
       await fc.assert(
-        fc.asyncProperty(sequence, async (cells) => {
+        fc.asyncProperty(sequence, async (sequenceCells) => {
           const peer = hostileLink(a.node);
           const creates = new Map<number, number>();
-          for (const c of cells) {
+          for (const c of sequenceCells) {
             if (c.command === CELL_COMMANDS.CREATE) creates.set(c.circuitId, (creates.get(c.circuitId) ?? 0) + 1);
-            peer.send(cell(c.circuitId, c.command, c.body));
+            peer.send(cells([c]));
             if (peer.closes.length > 0) break;
           }
           await flush();
@@ -235,7 +239,7 @@ describe('a relay node fed hostile links', () => {
       await fc.assert(
         fc.asyncProperty(createBody, u32.filter((id) => id !== 0), async ({ bytes, valid, known }, circuitId) => {
           const peer = hostileLink(a.node);
-          peer.send(cell(circuitId, CELL_COMMANDS.CREATE, bytes));
+          peer.send(cells([{ circuitId, command: CELL_COMMANDS.CREATE, body: bytes }]));
           await flush();
           expect(peer.closes).toEqual([]);
           const replies = peer.replies();

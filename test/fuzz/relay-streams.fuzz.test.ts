@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBegin } from '../../shared/begin.ts';
 import { writeU16 } from '../../shared/bytes.ts';
-import { CELL_BODY_SIZE, CELL_COMMANDS, encodeCell } from '../../shared/cell.ts';
+import { CELL_BODY_SIZE, CELL_COMMANDS } from '../../shared/cell.ts';
 import type { ClientCircuit } from '../../shared/client/circuit.ts';
 import { encodeExtend } from '../../shared/control-cells.ts';
 import { REASONS, reasonName, type ReasonName } from '../../shared/errors.ts';
@@ -85,8 +85,8 @@ async function hostileCircuit(id: number): Promise<HostileCircuit> {
   const { circuit, link } = await memoryCircuit(net, ['c'], id);
   const hostile: HostileCircuit = { circuit, link, hop: (circuit as unknown as { hops: HopCrypto[] }).hops[0] };
   link.handlers = {
-    onCell: (cell) => {
-      if (cell.command === CELL_COMMANDS.DESTROY) hostile.destroyed ??= reasonName(cell.body[0]);
+    onCells: (cells) => {
+      for (const cell of cells) if (cell.command === CELL_COMMANDS.DESTROY) hostile.destroyed ??= reasonName(cell.body[0]);
     },
     onClose: () => {
       hostile.destroyed ??= 'LINK_CLOSED';
@@ -104,7 +104,7 @@ function sendRaw(target: HostileCircuit, message: { command: number; streamId: n
   body.set(message.data, RELAY_OFFSET.data);
   target.hop.forwardTags.seal(body);
   target.hop.forward.xorInPlace(body);
-  target.link.send(encodeCell(target.circuit.circuitId, message.early ? CELL_COMMANDS.RELAY_EARLY : CELL_COMMANDS.RELAY, body));
+  target.link.send(target.circuit.circuitId, message.early ? CELL_COMMANDS.RELAY_EARLY : CELL_COMMANDS.RELAY, body);
 }
 
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));

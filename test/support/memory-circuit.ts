@@ -12,7 +12,7 @@ export async function memoryCircuit(net: MemoryNetwork, path: string[], circuitI
   const circuit = new ClientCircuit({ crypto: net.crypto, link, circuitId, handshakeTimeoutMs: 5000, maxStreams: 1024, onClose: (_c, error) => closed.push(error) });
   const linkCloses: string[] = [];
   link.handlers = {
-    onCell: (cell) => circuit.handleCell(cell),
+    onCells: (cells) => circuit.handleCells(cells),
     onClose: (reason, detail) => {
       linkCloses.push(reason);
       circuit.linkClosed(reason, detail);

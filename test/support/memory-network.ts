@@ -23,8 +23,8 @@ export function echoExit(stream: CircuitStream): void {
 }
 
 export interface Tap {
-  /** Sees (and may change or drop: return null) each message from `from` toward `to`. */
-  (message: Uint8Array, from: string, to: string): Uint8Array | null;
+  /** Sees (and may change, drop: return null, or split: return several) each message from `from` toward `to`. */
+  (message: Uint8Array, from: string, to: string): Uint8Array | Uint8Array[] | null;
 }
 
 export function linkPair(a: string, b: string, tap?: Tap, keepaliveMs?: number): [Link, Link] {
@@ -36,7 +36,7 @@ export function linkPair(a: string, b: string, tap?: Tap, keepaliveMs?: number):
       const copy = message.slice();
       queueMicrotask(() => {
         const delivered = tap ? tap(copy, from, to) : copy;
-        if (delivered) peer().receive(delivered);
+        for (const each of Array.isArray(delivered) ? delivered : delivered ? [delivered] : []) peer().receive(each);
       });
     },
     close(code: number, reason: string) {

@@ -50,7 +50,7 @@ export async function circuitThrough(relays: DirectoryRelay[], options: CircuitO
       link.close('DONE', 'circuit closed');
     },
   });
-  link.handlers = { onCell: (cell) => circuit.handleCell(cell), onClose: (reason, detail) => circuit.linkClosed(reason, detail) };
+  link.handlers = { onCells: (cells) => circuit.handleCells(cells), onClose: (reason, detail) => circuit.linkClosed(reason, detail) };
   await circuit.build(relays.map(hopTargetOf));
   return { circuit, link, closed };
 }
