@@ -49,11 +49,16 @@ export const headerOffset = (index: number): number => index * CELL_HEADER_SIZE;
 /** Where cell `index` of a message of `count` cells has its body: after every header, back to back. */
 export const bodyOffset = (count: number, index: number): number => count * CELL_HEADER_SIZE + index * CELL_BODY_SIZE;
 
+/** Writes the header of cell `index` of a message. */
+export function writeHeader(message: Uint8Array, index: number, circuitId: number, command: CellCommand): void {
+  writeU32(message, headerOffset(index), circuitId);
+  message[headerOffset(index) + 4] = command;
+}
+
 /** Writes cell `index` of a `count`-cell message; a body shorter than CELL_BODY_SIZE leaves the rest as it is (zero in a new message). */
 export function writeCell(message: Uint8Array, count: number, index: number, circuitId: number, command: CellCommand, body: Uint8Array): void {
   if (body.length > CELL_BODY_SIZE) throw new RangeError(`cell body of ${body.length} bytes exceeds ${CELL_BODY_SIZE}`);
-  writeU32(message, headerOffset(index), circuitId);
-  message[headerOffset(index) + 4] = command;
+  writeHeader(message, index, circuitId, command);
   message.set(body, bodyOffset(count, index));
 }
 
@@ -85,6 +90,9 @@ export function checkMessage(message: Uint8Array): number | string {
   return count;
 }
 
+/** Received messages, by the body of their first cell: what lets a link send one on, rewritten in place (reusableMessage). */
+const messageOfFirstBody = new WeakMap<Uint8Array, Uint8Array>();
+
 /** Splits a link message into cells, refusing anything that is not a whole number of known cells. */
 export function decodeCells(message: Uint8Array): Cell[] {
   const count = checkMessage(message);
@@ -94,7 +102,24 @@ export function decodeCells(message: Uint8Array): Cell[] {
     const at = bodyOffset(count, i);
     cells[i] = { circuitId: readU32(message, headerOffset(i)), command: message[headerOffset(i) + 4] as CellCommand, body: message.subarray(at, at + CELL_BODY_SIZE) };
   }
+  messageOfFirstBody.set(cells[0].body, message);
   return cells;
+}
+
+/**
+ * The received message whose cells' bodies are exactly `bodies[from, from + count)`, in order, if
+ * there is one: a relay forwarding every cell of a message together can rewrite its headers in
+ * place and send it on, instead of allocating and copying a new one. Only the bodies' owner (the
+ * link they were queued on) may then write to it.
+ */
+export function reusableMessage(bodies: readonly Uint8Array[], from: number, count: number): Uint8Array | undefined {
+  const message = messageOfFirstBody.get(bodies[from]);
+  if (!message || message.length !== count * CELL_SIZE) return undefined;
+  for (let i = 1; i < count; i++) {
+    const body = bodies[from + i];
+    if (body.buffer !== message.buffer || body.byteOffset !== message.byteOffset + bodyOffset(count, i) || body.length !== CELL_BODY_SIZE) return undefined;
+  }
+  return message;
 }
 
 /** The bytes from the first body of `cells` to the end of the last: one range, as they are consecutive cells of one message. */

@@ -1,7 +1,7 @@
 // A TPDP link: one WebSocket between two parties, carrying the cells of many circuits. Outgoing
 // cells queued in the same tick leave as one message (batching); incoming messages are checked
 // before any cell is handled, and any violation closes the whole link with a coded reason.
-import { bodyOffset, CELL_BODY_SIZE, CELL_COMMANDS, CELL_SIZE, decodeCells, MAX_CELLS_PER_MESSAGE, writeCell, type Cell, type CellCommand } from './cell.ts';
+import { bodyOffset, CELL_BODY_SIZE, CELL_COMMANDS, CELL_SIZE, decodeCells, MAX_CELLS_PER_MESSAGE, reusableMessage, writeCell, writeHeader, type Cell, type CellCommand } from './cell.ts';
 import type { KeyStream } from './crypto/provider.ts';
 import { REASONS, type ReasonName } from './errors.ts';
 import { LinkBacklog } from './link-backlog.ts';
@@ -174,8 +174,13 @@ export class Link {
     this.bytesSent += ids.length * CELL_SIZE;
     for (let first = 0; first < ids.length; first += MAX_CELLS_PER_MESSAGE) {
       const count = Math.min(MAX_CELLS_PER_MESSAGE, ids.length - first);
-      const message = new Uint8Array(count * CELL_SIZE);
-      for (let j = 0; j < count; j++) writeCell(message, count, j, ids[first + j], commands[first + j], bodies[first + j]);
+      // A relay passing on every cell of a received message, in order, sends that message on.
+      const reused = reusableMessage(bodies, first, count);
+      const message = reused ?? new Uint8Array(count * CELL_SIZE);
+      for (let j = 0; j < count; j++) {
+        if (reused) writeHeader(message, j, ids[first + j], commands[first + j]);
+        else writeCell(message, count, j, ids[first + j], commands[first + j], bodies[first + j]);
+      }
       // Each run of cells with the same layers: one call per layer over its adjacent bodies.
       for (let start = 0; start < count; ) {
         const run = layers[first + start];
