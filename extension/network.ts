@@ -1,9 +1,13 @@
 // The background's Allium client: one AlliumClient for the configured pools, over the browser's
-// own WebSocket, with the pure-JS crypto (WebCrypto has no X25519 everywhere, nor AES-CTR streaming).
+// own WebSocket, with the pure-JS crypto (WebCrypto has no X25519 everywhere, and is asynchronous)
+// except for AES-CTR keystreams, which WebCrypto computes ahead (prefetched-keystream.ts).
 // It is made on first use, so a service worker woken by a request builds it then.
-import { AlliumClient, nobleCrypto, type CircuitEvent } from '../shared/index.ts';
+import { AlliumClient, nobleCrypto, type CircuitEvent, type CryptoProvider } from '../shared/index.ts';
 import type { PoolSetting } from './messages.ts';
 import { loadPools, savePools, usablePools } from './pools.ts';
+import { PrefetchedKeyStream } from './prefetched-keystream.ts';
+
+const browserCrypto: CryptoProvider = { ...nobleCrypto, name: 'browser', aes256Ctr: (key, iv) => new PrefetchedKeyStream(key, iv) };
 
 export class NoPoolError extends Error {}
 
@@ -17,7 +21,7 @@ export class Network {
     const pending = loadPools().then((pools) => {
       const usable = usablePools(pools);
       if (usable.length === 0) throw new NoPoolError('no pool configured: paste the pool key in the options page');
-      const client = new AlliumClient({ pools: usable, webSocket: (url, protocols) => new WebSocket(url, protocols), crypto: nobleCrypto });
+      const client = new AlliumClient({ pools: usable, webSocket: (url, protocols) => new WebSocket(url, protocols), crypto: browserCrypto });
       client.onCircuitEvent((event) => {
         for (const listener of this.listeners) listener(event);
       });

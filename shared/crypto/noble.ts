@@ -10,7 +10,7 @@ import type { CryptoProvider, KeyStream } from './provider.ts';
 const BLOCK = 16;
 
 /** Adds `blocks` to a 128-bit big-endian counter block (CTR mode's counter layout, NIST SP 800-38A). */
-function counterAt(iv: Uint8Array, blocks: number): Uint8Array {
+export function counterAt(iv: Uint8Array, blocks: number): Uint8Array {
   const out = iv.slice();
   let carry = blocks;
   for (let i = BLOCK - 1; i >= 0 && carry > 0; i--) {
@@ -19,6 +19,15 @@ function counterAt(iv: Uint8Array, blocks: number): Uint8Array {
     carry = Math.floor(carry / 256) + (sum >> 8);
   }
   return out;
+}
+
+/** XORs `data` with the AES-256-CTR keystream of (key, iv) from byte `offset` on, in place. */
+export function aesCtrXorAt(key: Uint8Array, iv: Uint8Array, offset: number, data: Uint8Array): void {
+  const skip = offset % BLOCK;
+  const padded = new Uint8Array(skip + data.length);
+  padded.set(data, skip);
+  const out = ctr(key, counterAt(iv, Math.floor(offset / BLOCK))).encrypt(padded);
+  data.set(out.subarray(skip));
 }
 
 /** @noble's ctr() is one-shot; this keeps the byte offset so calls continue one keystream. */
@@ -31,12 +40,7 @@ class NobleKeyStream implements KeyStream {
     this.iv = iv;
   }
   xorInPlace(data: Uint8Array): void {
-    const skip = this.offset % BLOCK;
-    const start = counterAt(this.iv, Math.floor(this.offset / BLOCK));
-    const padded = new Uint8Array(skip + data.length);
-    padded.set(data, skip);
-    const out = ctr(this.key, start).encrypt(padded);
-    data.set(out.subarray(skip));
+    aesCtrXorAt(this.key, this.iv, this.offset, data);
     this.offset += data.length;
   }
 }
