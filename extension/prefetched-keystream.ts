@@ -18,9 +18,8 @@ export class PrefetchedKeyStream implements KeyStream {
   private webKey?: Promise<CryptoKey>;
   /** Keystream position of the next byte to use. */
   private offset = 0;
-  /** Keystream bytes for positions [storeStart, storeStart + store.length). */
-  private store = new Uint8Array(0);
-  private storeStart = 0;
+  /** WebCrypto's answers in keystream order, each for positions [start, start + bytes.length). */
+  private readonly store: { start: number; bytes: Uint8Array }[] = [];
   private ahead = FIRST_AHEAD;
   private filling = false;
   private readonly computeAt: typeof aesCtrXorAt;
@@ -35,20 +34,31 @@ export class PrefetchedKeyStream implements KeyStream {
 
   xorInPlace(data: Uint8Array): void {
     let done = 0;
-    const from = this.offset - this.storeStart;
-    if (from >= 0 && from < this.store.length) {
-      done = Math.min(data.length, this.store.length - from);
-      const store = this.store;
-      for (let i = 0; i < done; i++) data[i] ^= store[from + i];
+    while (done < data.length && this.store.length > 0) {
+      const { start, bytes } = this.store[0];
+      const at = this.offset + done - start;
+      if (at >= bytes.length) {
+        this.store.shift();
+        continue;
+      }
+      if (at < 0) break;
+      const end = done + Math.min(data.length - done, bytes.length - at);
+      for (let i = done; i < end; i++) data[i] ^= bytes[at + i - done];
+      done = end;
     }
     if (done < data.length) this.computeAt(this.key, this.iv, this.offset + done, data.subarray(done));
     this.offset += data.length;
     this.prefetch();
   }
 
+  private get storeEnd(): number {
+    const last = this.store.at(-1);
+    return last ? last.start + last.bytes.length : 0;
+  }
+
   /** Asks WebCrypto for the next `ahead` bytes once less than half of that is left in store. */
   private prefetch(): void {
-    const storeEnd = this.storeStart + this.store.length;
+    const storeEnd = this.storeEnd;
     if (this.filling || storeEnd - this.offset > this.ahead / 2) return;
     const subtle = globalThis.crypto?.subtle;
     if (!subtle) return;
@@ -61,28 +71,13 @@ export class PrefetchedKeyStream implements KeyStream {
       .then(
         (keystream) => {
           this.filling = false;
-          this.keep(firstBlock * BLOCK, new Uint8Array(keystream));
+          // Kept unless already used up (the bytes were computed on the spot meanwhile).
+          if (firstBlock * BLOCK + keystream.byteLength > this.offset) this.store.push({ start: firstBlock * BLOCK, bytes: new Uint8Array(keystream) });
           // The next request, made by the next use, asks for more: a keystream used once holds little.
           this.ahead = Math.min(MOST_AHEAD, this.ahead * 2);
         },
         // No WebCrypto AES here: @noble computes everything, as before.
         () => undefined,
       );
-  }
-
-  /** Stores keystream bytes from position `start`, with what is still ahead of the stored ones. */
-  private keep(start: number, bytes: Uint8Array): void {
-    const useful = Math.max(this.offset, this.storeStart);
-    const storeEnd = this.storeStart + this.store.length;
-    const end = start + bytes.length;
-    if (end <= this.offset) return;
-    // The stored bytes still ahead, then the new ones past them (start <= storeEnd: see prefetch()).
-    const kept = useful < storeEnd && start <= storeEnd ? this.store.subarray(useful - this.storeStart) : new Uint8Array(0);
-    const first = kept.length > 0 ? useful : Math.max(this.offset, start);
-    const merged = new Uint8Array(end - first);
-    merged.set(kept);
-    merged.set(bytes.subarray(first + kept.length - start), kept.length);
-    this.store = merged;
-    this.storeStart = first;
   }
 }
