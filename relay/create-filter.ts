@@ -5,7 +5,7 @@
 // cell would cost the relay as much as the flood, and the source then has to reconnect at its
 // connection rate. Messages that are not well-formed are passed on untouched, for the link to close as TPDP
 // §3.2 says.
-import { CELL_COMMANDS, checkMessage, decodeCells, encodeMessage, type Cell } from '../shared/cell.ts';
+import { CELL_COMMANDS, checkMessage, decodeCells, encodeMessage, headerOffset, type Cell } from '../shared/cell.ts';
 import { encodeDestroy } from '../shared/control-cells.ts';
 import { CLOSE_CODE_BASE } from '../shared/link.ts';
 import { REASONS } from '../shared/errors.ts';
@@ -24,7 +24,10 @@ export function filterCreates(socket: WebSocketLike, mayCreateCircuit: () => boo
   let closed = false;
   const filter = (message: Uint8Array): Uint8Array | undefined => {
     if (closed) return undefined;
-    if (typeof checkMessage(message) === 'string') return message;
+    // Most messages carry no CREATE (a bulk transfer's): those pass after a look at the headers,
+    // and only the others are decoded.
+    const count = checkMessage(message);
+    if (typeof count === 'string' || !hasCreate(message, count)) return message;
     const cells = decodeCells(message);
     const kept: Cell[] = [];
     const answers: Cell[] = [];
@@ -75,4 +78,9 @@ export function filterCreates(socket: WebSocketLike, mayCreateCircuit: () => boo
       });
     },
   };
+}
+
+function hasCreate(message: Uint8Array, count: number): boolean {
+  for (let i = 0; i < count; i++) if (message[headerOffset(i) + 4] === CELL_COMMANDS.CREATE) return true;
+  return false;
 }
