@@ -2,6 +2,7 @@
 // with their --help lines, parsed and checked into the shapes the relay and pool take.
 import { DEFAULT_RELAY_LIMITS, type RelayLimits } from '../shared/relay-node.ts';
 import type { BandwidthSettings } from '../node/bandwidth-limiter.ts';
+import type { BucketPolicy } from '../node/token-buckets.ts';
 import { DEFAULT_SOURCE_LIMITS, type SourceLimits } from '../relay/source-limits.ts';
 import { DEFAULT_POOL_FLOOD_LIMITS, type PoolFloodLimits } from '../pool/flood-limits.ts';
 import { byteSizeOption, formatByteSize } from './byte-size.ts';
@@ -78,19 +79,21 @@ export function relayLimitSettings(values: Record<string, unknown>): RelayLimitS
     },
     sourceLimits: {
       maxConnectionsPerSource: countOption(values['max-connections-per-source'], 'max-connections-per-source', SL.maxConnectionsPerSource),
-      connectionRate: {
-        refillPerSecond: perSecondOption(values['source-connection-rate'], 'source-connection-rate', SL.connectionRate.refillPerSecond),
-        capacity: countOption(values['source-connection-burst'], 'source-connection-burst', SL.connectionRate.capacity),
-      },
-      circuitRate: {
-        refillPerSecond: perSecondOption(values['source-circuit-rate'], 'source-circuit-rate', SL.circuitRate.refillPerSecond),
-        capacity: countOption(values['source-circuit-burst'], 'source-circuit-burst', SL.circuitRate.capacity),
-      },
+      connectionRate: bucketOptions(values, 'source-connection', SL.connectionRate),
+      circuitRate: bucketOptions(values, 'source-circuit', SL.circuitRate),
       circuitRateMinConnections: countOption(values['source-circuit-min-connections'], 'source-circuit-min-connections', SL.circuitRateMinConnections),
       maxSources: SL.maxSources,
     },
     maxConnections: countOption(values['max-connections'], 'max-connections', DEFAULT_MAX_CONNECTIONS),
     bandwidth: bandwidthSettings(values),
+  };
+}
+
+/** A token bucket from its `--PREFIX-rate` and `--PREFIX-burst` options. */
+function bucketOptions(values: Record<string, unknown>, prefix: string, defaults: BucketPolicy): BucketPolicy {
+  return {
+    refillPerSecond: perSecondOption(values[`${prefix}-rate`], `${prefix}-rate`, defaults.refillPerSecond),
+    capacity: countOption(values[`${prefix}-burst`], `${prefix}-burst`, defaults.capacity),
   };
 }
 
@@ -126,14 +129,8 @@ Per-source limits on signed requests (one IPv4 address, or one IPv6 /64; docs/LI
 
 export function poolFloodLimits(values: Record<string, unknown>): PoolFloodLimits {
   return {
-    requestsPerSource: {
-      refillPerSecond: perSecondOption(values['source-request-rate'], 'source-request-rate', PL.requestsPerSource.refillPerSecond),
-      capacity: countOption(values['source-request-burst'], 'source-request-burst', PL.requestsPerSource.capacity),
-    },
-    newRelaysPerSource: {
-      refillPerSecond: perSecondOption(values['source-new-relay-rate'], 'source-new-relay-rate', PL.newRelaysPerSource.refillPerSecond),
-      capacity: countOption(values['source-new-relay-burst'], 'source-new-relay-burst', PL.newRelaysPerSource.capacity),
-    },
+    requestsPerSource: bucketOptions(values, 'source-request', PL.requestsPerSource),
+    newRelaysPerSource: bucketOptions(values, 'source-new-relay', PL.newRelaysPerSource),
     maxSources: PL.maxSources,
   };
 }
