@@ -104,6 +104,16 @@ afterAll(async () => {
 
 const scrapeRelays = () => Promise.all(relays.map((r) => scrape(r.ready.metrics!)));
 
+/** Every relay's metrics once none of them holds a circuit any more. */
+async function scrapeRelaysOnceIdle(what: string): Promise<Series[]> {
+  let after: Series[] = [];
+  await eventually(async () => {
+    after = await scrapeRelays();
+    return total(after, 'allium_relay_circuits') === 0;
+  }, 5000, what);
+  return after;
+}
+
 describe('relay and pool metrics', () => {
   it('serve every metric of docs/METRICS.md, typed, at zero before any traffic', async () => {
     const response = await fetch(`${relays[0].ready.metrics}/metrics`);
@@ -138,11 +148,7 @@ describe('relay and pool metrics', () => {
     expect(fetched.code, fetched.stderr).toBe(0);
     expect(fetched.stdout.length).toBe(BODY.length);
     // The circuit is torn down when the fetch exits; the counters are what is left.
-    let after: Series[] = [];
-    await eventually(async () => {
-      after = await scrapeRelays();
-      return total(after, 'allium_relay_circuits') === 0;
-    }, 5000, 'circuits closed');
+    const after = await scrapeRelaysOnceIdle('circuits closed');
     const moved = (key: string) => total(after, key) - total(before, key);
     // One handshake per hop, one stream at the exit, nothing refused.
     expect(moved('allium_relay_handshakes_total{result="ok"}')).toBe(3);
@@ -188,11 +194,7 @@ describe('relay and pool metrics', () => {
 
     // The client's link drops with the circuit open: every relay on the path ends it with LINK_CLOSED.
     link.close('PROTOCOL_ERROR', 'test drops the link');
-    let after: Series[] = [];
-    await eventually(async () => {
-      after = await scrapeRelays();
-      return total(after, 'allium_relay_circuits') === 0;
-    }, 5000, 'circuit torn down');
+    const after = await scrapeRelaysOnceIdle('circuit torn down');
     const moved = (key: string) => total(after, key) - total(before, key);
     expect(moved('allium_relay_rejections_total{limit="streams_per_circuit"}')).toBe(1);
     expect(value(after[2], 'allium_relay_rejections_total{limit="streams_per_circuit"}') - value(before[2], 'allium_relay_rejections_total{limit="streams_per_circuit"}')).toBe(1);
