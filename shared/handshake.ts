@@ -4,6 +4,7 @@
 // AUTH: an earlier hop that swaps keys is detected (no man in the middle).
 import { concatBytes, constantTimeEqual, utf8 } from './bytes.ts';
 import type { CryptoProvider, KeyPair } from './crypto/provider.ts';
+import { takeEphemeralKeyPair } from './ephemeral-keys.ts';
 import { TpdpError } from './errors.ts';
 
 export const HANDSHAKE_TYPE_NTOR = 0x0001;
@@ -60,7 +61,7 @@ export function clientHandshakeStart(
   crypto: CryptoProvider,
   identityKey: Uint8Array,
   onionKey: Uint8Array,
-  ephemeral: KeyPair = crypto.x25519Keygen(),
+  ephemeral: KeyPair = takeEphemeralKeyPair(crypto),
 ): { state: ClientHandshakeState; message: Uint8Array } {
   return {
     state: { identityKey, onionKey, ephemeral },
@@ -103,7 +104,7 @@ export function serverHandshake(
   crypto: CryptoProvider,
   relay: RelayKeys,
   message: Uint8Array,
-  ephemeral: KeyPair = crypto.x25519Keygen(),
+  ephemeral: KeyPair = takeEphemeralKeyPair(crypto),
 ): { reply: Uint8Array; keys: HopKeyMaterial } {
   if (message.length !== CLIENT_HANDSHAKE_SIZE) throw new TpdpError('PROTOCOL_ERROR', 'handshake request has the wrong size');
   const id = message.subarray(0, 32);
