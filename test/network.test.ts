@@ -117,6 +117,37 @@ describe('a network of separate relay processes', () => {
     }
   });
 
+  it('every fetch reaches the destination over a connection of its own, closed after the response', async () => {
+    const connections: { port: number; closed: boolean }[] = [];
+    const requests: { port: number; connection: string | undefined }[] = [];
+    const server = http.createServer((req, res) => {
+      requests.push({ port: req.socket.remotePort!, connection: req.headers.connection });
+      res.end('ok');
+    });
+    server.on('connection', (socket) => {
+      const record = { port: socket.remotePort!, closed: false };
+      connections.push(record);
+      socket.on('close', () => (record.closed = true));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    try {
+      // In turn and at once on one circuit, and on a second circuit.
+      for (let i = 0; i < 2; i++) expect(await (await client.fetch(url, { isolationKey: 'own-connection' })).text()).toBe('ok');
+      const together = await Promise.all([0, 1, 2].map(() => client.fetch(url, { isolationKey: 'own-connection' })));
+      for (const response of together) expect(await response.text()).toBe('ok');
+      expect(await (await client.fetch(url, { isolationKey: 'own-connection-2' })).text()).toBe('ok');
+      expect(requests).toHaveLength(6);
+      expect(new Set(requests.map((r) => r.port)).size).toBe(6);
+      expect(connections).toHaveLength(6);
+      expect(requests.every((r) => r.connection === 'close')).toBe(true);
+      await expect.poll(() => connections.every((c) => c.closed)).toBe(true);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('`allium proxy` carries curl over SOCKS5 (names resolved by the exit), HTTP and CONNECT', async () => {
     const page = Buffer.from(nodeCrypto.randomBytes(30_000));
     const server = await recordingServer(page);
