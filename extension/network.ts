@@ -1,13 +1,20 @@
 // The background's Allium client: one AlliumClient for the configured pools, over the browser's
-// own WebSocket, with the pure-JS crypto (WebCrypto has no X25519 everywhere, and is asynchronous)
-// except for AES-CTR keystreams, which WebCrypto computes ahead (prefetched-keystream.ts).
+// own WebSocket, with the pure-JS crypto (the protocol core is synchronous, WebCrypto is not) except
+// where WebCrypto can work ahead: AES-CTR keystreams (prefetched-keystream.ts) and ephemeral X25519
+// key pairs (webcrypto-x25519.ts).
 // It is made on first use, so a service worker woken by a request builds it then.
 import { AlliumClient, nobleCrypto, type CircuitEvent, type CryptoProvider } from '../shared/index.ts';
 import type { PoolSetting } from './messages.ts';
 import { loadPools, savePools, usablePools } from './pools.ts';
 import { PrefetchedKeyStream } from './prefetched-keystream.ts';
+import { webCryptoX25519Keygen } from './webcrypto-x25519.ts';
 
-const browserCrypto: CryptoProvider = { ...nobleCrypto, name: 'browser', aes256Ctr: (key, iv) => new PrefetchedKeyStream(key, iv) };
+const browserCrypto: CryptoProvider = {
+  ...nobleCrypto,
+  name: 'browser',
+  aes256Ctr: (key, iv) => new PrefetchedKeyStream(key, iv),
+  x25519KeygenAsync: webCryptoX25519Keygen,
+};
 
 export class NoPoolError extends Error {}
 

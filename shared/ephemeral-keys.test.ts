@@ -5,9 +5,9 @@ import type { CryptoProvider } from './crypto/provider.ts';
 import { RESERVE_SIZE, takeEphemeralKeyPair } from './ephemeral-keys.ts';
 import { clientHandshakeFinish, clientHandshakeStart, serverHandshake } from './handshake.ts';
 
-/** @noble with its key generations counted. */
-function countingCrypto() {
-  const counts = { total: 0 };
+/** @noble with its key generations counted; with `async`, also an x25519KeygenAsync that may fail. */
+function countingCrypto(async?: { fails: boolean }) {
+  const counts = { total: 0, async: 0 };
   const crypto: CryptoProvider = {
     ...nobleCrypto,
     x25519Keygen: () => {
@@ -15,6 +15,13 @@ function countingCrypto() {
       return nobleCrypto.x25519Keygen();
     },
   };
+  if (async) {
+    crypto.x25519KeygenAsync = async () => {
+      counts.async++;
+      if (async.fails) throw new Error('no X25519 in this WebCrypto');
+      return nobleCrypto.x25519Keygen();
+    };
+  }
   return { crypto, counts };
 }
 
@@ -48,6 +55,25 @@ describe('ephemeral key reserve', () => {
     expect(counts.total).toBe(before + 1);
     await nextTimerTask();
     expect(counts.total).toBe(before + 1 + RESERVE_SIZE);
+  });
+
+  it('fills the reserve with the provider\'s asynchronous key generation when it has one', async () => {
+    const { crypto, counts } = countingCrypto({ fails: false });
+    takeEphemeralKeyPair(crypto);
+    await nextTimerTask();
+    expect(counts).toEqual({ total: 1, async: RESERVE_SIZE });
+    for (let i = 0; i < RESERVE_SIZE; i++) takeEphemeralKeyPair(crypto);
+    expect(counts.total).toBe(1);
+  });
+
+  it('falls back to timer tasks for good once the asynchronous generation fails', async () => {
+    const { crypto, counts } = countingCrypto({ fails: true });
+    takeEphemeralKeyPair(crypto);
+    await nextTimerTask();
+    expect(counts).toEqual({ total: 1 + RESERVE_SIZE, async: RESERVE_SIZE });
+    takeEphemeralKeyPair(crypto);
+    await nextTimerTask();
+    expect(counts).toEqual({ total: 2 + RESERVE_SIZE, async: RESERVE_SIZE });
   });
 
   it('gives both sides of a handshake their ephemeral keys by default', async () => {

@@ -21,6 +21,11 @@ export interface CryptoProvider {
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
   aes256Ctr(key: Uint8Array, iv: Uint8Array): KeyStream;
   x25519Keygen(): KeyPair;
+  /**
+   * The same, made where it does not hold up the caller's thread; optional. Used to make pairs
+   * ahead of use (shared/ephemeral-keys.ts).
+   */
+  x25519KeygenAsync?(): Promise<KeyPair>;
   /** RFC 7748 X25519; throws on an all-zero result (a low-order peer key). */
   x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
   ed25519Keygen(): KeyPair;
