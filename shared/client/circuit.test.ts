@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { toBase64Url } from '../bytes.ts';
 import { CELL_COMMANDS, decodeCells, encodeMessage, MAX_CELLS_PER_MESSAGE, type Cell } from '../cell.ts';
 import { TpdpError } from '../errors.ts';
 import { RELAY_OFFSET } from '../relay-cell.ts';
 import type { CircuitStream } from '../stream.ts';
 import { echoExit, memoryNetwork, type Tap } from '../../test/support/memory-network.ts';
-import { ClientCircuit } from './circuit.ts';
+import { ClientCircuit, hopTargetOf } from './circuit.ts';
 import type { Link } from '../link.ts';
 
 function clientCircuit(link: Link, crypto: any, onClose: (e: TpdpError) => void = () => {}) {
@@ -30,6 +31,19 @@ async function readAll(stream: CircuitStream): Promise<Uint8Array> {
     };
   });
 }
+
+describe('hop targets', () => {
+  it('decodes a descriptor once, so every build hands the crypto the same key arrays', () => {
+    const key = (byte: number) => toBase64Url(new Uint8Array(32).fill(byte));
+    const descriptor = { id: 'r1', url: 'ws://127.0.0.1:1', identityKey: key(1), onionKey: key(2) };
+    const target = hopTargetOf(descriptor);
+    expect(target.onionKey).toHaveLength(32);
+    expect(hopTargetOf(descriptor)).toBe(target);
+    const refreshed = hopTargetOf({ ...descriptor, onionKey: key(3) });
+    expect(refreshed).not.toBe(target);
+    expect(refreshed.onionKey).not.toEqual(target.onionKey);
+  });
+});
 
 describe('client circuit over in-memory relays', () => {
   it('builds three hops and echoes a stream byte for byte', async () => {

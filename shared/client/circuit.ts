@@ -18,15 +18,25 @@ import { StreamMux } from '../stream-mux.ts';
 
 /** A relay as the client needs it to build a hop. */
 export interface HopTarget {
-  id: string;
-  url: string;
-  identityKey: Uint8Array;
-  onionKey: Uint8Array;
+  readonly id: string;
+  readonly url: string;
+  readonly identityKey: Uint8Array;
+  readonly onionKey: Uint8Array;
 }
 
-/** The handshake inputs of a relay from its (verified) descriptor. */
+// One per descriptor, so every build through a relay hands the crypto provider the same key
+// arrays: node:crypto keeps the key objects it imports by array, and a fresh array per build cost
+// an onion-key import (16 µs) per hop.
+const hopTargets = new WeakMap<object, HopTarget>();
+
+/** The handshake inputs of a relay from its (verified) descriptor, decoded once per descriptor. */
 export function hopTargetOf(relay: Pick<RelayDescriptor, 'id' | 'url' | 'identityKey' | 'onionKey'>): HopTarget {
-  return { id: relay.id, url: relay.url, identityKey: fromBase64Url(relay.identityKey), onionKey: fromBase64Url(relay.onionKey) };
+  let target = hopTargets.get(relay);
+  if (!target) {
+    target = { id: relay.id, url: relay.url, identityKey: fromBase64Url(relay.identityKey), onionKey: fromBase64Url(relay.onionKey) };
+    hopTargets.set(relay, target);
+  }
+  return target;
 }
 
 export type CircuitState = 'building' | 'open' | 'closed';
