@@ -11,6 +11,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY . .
 RUN npx tsc -p tsconfig.lib.json \
+ && chmod +x lib/cli/allium.js \
  && npm ci --omit=dev --ignore-scripts \
  && npm rebuild bufferutil
 
@@ -32,5 +33,6 @@ USER node
 EXPOSE 9001 7070
 # Relay or pool: SIGTERM unregisters/stops cleanly; give it the time to.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "/app/lib/cli/allium.js"]
+# The bin itself, not `node lib/cli/allium.js`: its #! line carries the Node flags it runs with.
+ENTRYPOINT ["/app/lib/cli/allium.js"]
 CMD ["relay", "--config", "/etc/allium/relay.conf"]

@@ -67,9 +67,9 @@ export interface Script<Ready> {
   request<Reply>(command: unknown): Promise<Reply>;
 }
 
-/** Runs bench/<name>.ts (same Node binary) and waits for its JSON ready line. */
-export async function startScript<Ready>(name: string, args: string[] = [], timeoutMs = 15_000): Promise<Script<Ready>> {
-  const child = spawn(process.execPath, [join(import.meta.dirname, `${name}.ts`), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** Runs bench/<name>.ts (same Node binary, with `nodeFlags` before it) and waits for its JSON ready line. */
+export async function startScript<Ready>(name: string, args: string[] = [], nodeFlags: string[] = [], timeoutMs = 15_000): Promise<Script<Ready>> {
+  const child = spawn(process.execPath, [...nodeFlags, join(import.meta.dirname, `${name}.ts`), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
   const lines: Interface = createInterface({ input: child.stdout! });

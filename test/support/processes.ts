@@ -1,7 +1,7 @@
 // Runs `allium` commands as real child processes (as operators and users run them) and waits
 // for their --json ready line.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,6 +14,17 @@ export const ROOT = join(import.meta.dirname, '..', '..');
  */
 const ENTRY_POINTS = { sources: join(ROOT, 'cli', 'allium.ts'), compiled: join(ROOT, 'lib', 'cli', 'allium.js') } as const;
 export type EntryPoint = keyof typeof ENTRY_POINTS;
+
+/** The Node flags of the bin's `#!/usr/bin/env -S node …` line, which every installed `allium` runs with. */
+export const BIN_NODE_FLAGS = ((): string[] => {
+  const shebang = readFileSync(ENTRY_POINTS.sources, 'utf8').split('\n', 1)[0];
+  const match = /^#!\/usr\/bin\/env -S node((?: --[\w-]+(?:=\S+)?)*)$/.exec(shebang);
+  if (!match) throw new Error(`cli/allium.ts does not start with a "#!/usr/bin/env -S node [--flag…]" line: ${shebang}`);
+  return match[1].split(' ').filter(Boolean);
+})();
+
+/** Node's arguments to run `allium ARGS` as the installed command runs. */
+const alliumArgv = (entry: EntryPoint, args: string[]) => [...BIN_NODE_FLAGS, ENTRY_POINTS[entry], ...args];
 
 export interface Service<Ready> {
   ready: Ready;
@@ -28,7 +39,7 @@ export function tempDir(prefix = 'allium-test-'): string {
 }
 
 export function startService<Ready>(args: string[], timeoutMs = 15_000, env: NodeJS.ProcessEnv = {}, entry: EntryPoint = 'sources'): Promise<Service<Ready>> {
-  const child = spawn(process.execPath, [ENTRY_POINTS[entry], ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, alliumArgv(entry, args), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -71,7 +82,7 @@ export function runCli(
   timeoutMs = 30_000,
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
-  const child = spawn(process.execPath, [ENTRY_POINTS.sources, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, alliumArgv('sources', args), { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const out: Buffer[] = [];
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => out.push(d));
