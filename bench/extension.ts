@@ -1,17 +1,21 @@
 // The extension's figures: the built extension in Debian's Chromium (test/support/browser.ts, as
 // the end-to-end tests run it), set to the bench's own pool, so that its circuits go through the
 // bench's relays (--allow-private: the page is on loopback). Page loads of the sink's /page in a
-// normal and an anonymous tab, interleaved so that both see the same load on the machine, and
-// circuit builds inside the extension through its message API. Nothing here changes the
-// extension: it is driven as the popup and the tests drive it.
+// normal and an anonymous tab, and in two tabs whose requests the bench answers itself (to tell
+// interception, circuit and extension apart), interleaved so that all see the same load on the
+// machine, and circuit builds inside the extension through its message API. Nothing here changes
+// the extension: it is driven as the popup and the tests drive it.
 import { existsSync, rmSync } from 'node:fs';
 import type { Page } from 'puppeteer-core';
+import type { AlliumClient } from '../shared/client/client.ts';
 import { CHROMIUM, launchWithExtension, waitFor, type ExtensionBrowser } from '../test/support/browser.ts';
 import { summarizeLatency, type ExtensionFigures } from './report.ts';
 import { median, round } from './stats.ts';
 
 export interface ExtensionBenchOptions {
   pool: { url: string; key: string };
+  /** The bench's client core, for the tab that tells the circuit's share from the extension's. */
+  client: AlliumClient;
   /** The page to load, on 127.0.0.1. */
   pageUrl: string;
   /** What the page fetches, in words, for the report. */
@@ -45,6 +49,8 @@ const notMeasured = (status: string, page: string): ExtensionFigures => ({
   normalTabPageLoad: null,
   anonymousTabPageLoad: null,
   anonymousToNormal: null,
+  interceptedToNormal: null,
+  clientCoreToNormal: null,
   circuitBuild: null,
   messageRoundTripMs: null,
 });
@@ -117,18 +123,27 @@ async function measure(chrome: ExtensionBrowser, options: ExtensionBenchOptions)
 
   // As test/extension.test.ts makes a tab anonymous: through the message API, then its first circuit.
   const normal = await chrome.browser.newPage();
+  // Two normal tabs whose requests the bench itself pauses and answers through the DevTools
+  // protocol, as the extension does: one with a direct fetch (what interception alone costs),
+  // one through a circuit of the client core in Node (what the circuit adds, without the
+  // extension's worker). Opened before a tab is anonymous, or the extension would hold them as
+  // tabs a page of the anonymous tab's site might have opened.
+  const intercepted = await answeredByBench(await chrome.browser.newPage(), (url) => fetch(url));
+  const viaClientCore = await answeredByBench(await chrome.browser.newPage(), (url) => options.client.fetch(url, { isolationKey: 'bench-page-load' }));
   const anonymous = await chrome.browser.newPage();
   const tabId = await chrome.tabIdOf(anonymous);
   await chrome.ask({ type: 'allium:set-tab', tabId, anonymous: true });
   await waitFor('the anonymous tab to be ready', async () => (await status(tabId)).state === 'ready', 30_000);
 
-  const times = { normal: [] as number[], anonymous: [] as number[] };
+  const times = { normal: [] as number[], anonymous: [] as number[], intercepted: [] as number[], clientCore: [] as number[] };
   const total = options.loads.warmup + options.loads.samples;
   for (let i = 0; i < total; i++) {
-    options.onStatus(`extension: page loads ${i + 1}/${total} in each tab`);
+    options.onStatus(`extension: page loads ${i + 1}/${total} in each of 4 tabs`);
     for (const [which, page] of [
       ['normal', normal],
       ['anonymous', anonymous],
+      ['intercepted', intercepted],
+      ['clientCore', viaClientCore],
     ] as const) {
       const ms = await loadTime(page, options.pageUrl);
       if (i >= options.loads.warmup) times[which].push(ms);
@@ -164,9 +179,31 @@ async function measure(chrome: ExtensionBrowser, options: ExtensionBenchOptions)
     normalTabPageLoad,
     anonymousTabPageLoad,
     anonymousToNormal: round(median(times.anonymous) / median(times.normal)),
+    interceptedToNormal: round(median(times.intercepted) / median(times.normal)),
+    clientCoreToNormal: round(median(times.clientCore) / median(times.normal)),
     circuitBuild: summarizeLatency(builds),
     messageRoundTripMs: round(median(roundTrips)),
   };
+}
+
+/**
+ * Pauses every request of `page` (DevTools protocol, Fetch domain, request stage, as the
+ * extension does) and answers it with what `fetcher` got, as Fetch.fulfillRequest.
+ */
+async function answeredByBench(page: Page, fetcher: (url: string) => Promise<Response>): Promise<Page> {
+  const session = await page.createCDPSession();
+  session.on('Fetch.requestPaused', async ({ requestId, request }) => {
+    try {
+      const response = await fetcher(request.url);
+      const body = Buffer.from(await response.arrayBuffer()).toString('base64');
+      const responseHeaders = [...response.headers].map(([name, value]) => ({ name, value }));
+      await session.send('Fetch.fulfillRequest', { requestId, responseCode: response.status, responseHeaders, body });
+    } catch {
+      await session.send('Fetch.failRequest', { requestId, errorReason: 'Failed' }).catch(() => {});
+    }
+  });
+  await session.send('Fetch.enable', { patterns: [{ urlPattern: '*', requestStage: 'Request' }] });
+  return page;
 }
 
 /**

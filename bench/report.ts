@@ -20,6 +20,10 @@ export interface ExtensionFigures {
   anonymousTabPageLoad: Latency | null;
   /** Median anonymous-tab load over median normal-tab load. */
   anonymousToNormal: number | null;
+  /** The same for a normal tab whose requests the bench pauses and answers with direct fetches. */
+  interceptedToNormal: number | null;
+  /** The same with the answers fetched through a circuit by the client core in Node. */
+  clientCoreToNormal: number | null;
   circuitBuild: Latency | null;
   /** Median round trip of a message to the background, which each timed build includes. */
   messageRoundTripMs: number | null;
@@ -95,6 +99,11 @@ function pageLoadLine(e: ExtensionFigures): string {
   return `${e.anonymousToNormal} × (anonymous median ${anonymous.medianMs} ms, p90 ${anonymous.p90Ms}; normal median ${normal.medianMs} ms, p90 ${normal.p90Ms}; n = ${anonymous.samples} each; ${e.page})`;
 }
 
+function decompositionLine(e: ExtensionFigures): string {
+  if (e.interceptedToNormal === null || e.clientCoreToNormal === null) return e.status;
+  return `${e.interceptedToNormal} × a normal tab, answered directly; ${e.clientCoreToNormal} × through a circuit of the client core in Node`;
+}
+
 function extensionBuildLine(e: ExtensionFigures): string {
   if (!e.circuitBuild) return e.status;
   return `${latencyLine(e.circuitBuild)}, including a message round trip of ${e.messageRoundTripMs} ms`;
@@ -117,6 +126,7 @@ export function renderTable(r: BenchResult): string {
     ['baseline: WS chain, plain', throughputLine(r.baseline.plain)],
     ['baseline: WS chain, AES-256-CTR', throughputLine(r.baseline.aes)],
     ['extension: anonymous vs normal tab', pageLoadLine(r.extension)],
+    ['page load, requests paused by the bench', decompositionLine(r.extension)],
     ['extension: circuit build', extensionBuildLine(r.extension)],
   ];
   const width = Math.max(...rows.map(([f]) => f.length));

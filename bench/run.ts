@@ -28,7 +28,8 @@ const HELP = `Usage: npm run bench [-- --json] [-- --profile] [-- --rounds N]
 Measures Allium on loopback with real processes (a pool and 3 relays running the allium bin,
 compiled first from the current sources into lib/, and a sink) against a bare WebSocket chain
 of the same shape, then the Chrome extension in Chromium (page loads in an anonymous vs a
-normal tab, circuit builds), and checks the targets of docs/PERFORMANCE.md.
+normal tab, and in two tabs whose requests the bench answers itself, directly and through the
+client core; circuit builds), and checks the targets of docs/PERFORMANCE.md.
 
   --json       print one JSON object on stdout instead of the table
   --profile    run the relays under node --cpu-prof and profile this process (the client);
@@ -174,6 +175,7 @@ async function measure(): Promise<Measured> {
     const extension = await extensionFigures({
       ...EXTENSION,
       pool: network.poolRef,
+      client,
       pageUrl: `${network.sink.ready.httpUrl}/page`,
       page: 'bench/sink.ts /page: HTML, CSS, script and 4 images, 118 KiB',
       onStatus: status,
