@@ -4,7 +4,7 @@
 //
 // The first line's flag caps V8's young generation at 1 MiB. A relay's bulk data lives in off-heap
 // buffers (socket reads, cipher output) that die young; with the default 16 MiB, scavenges were so
-// rare that those buffers piled up until V8 ran full collections, 10 to 20 a second under load.
+// rare that those buffers piled up until V8 ran full collections, 7 to 17 a second under load.
 // With 1 MiB, scavenges free them: about 10 % less CPU per byte on one stream and 60 % less
 // memory per circuit (docs/PERFORMANCE.md, change 14). V8 reads it only at start-up, hence the
 // command line.
