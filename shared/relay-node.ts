@@ -190,13 +190,13 @@ export class RelayNode {
         i = end;
         continue;
       }
-      this.onCell(link, state, cell);
+      this.onCell(link, state, cell, circuit);
       i++;
     }
   }
 
-  private onCell(link: Link, state: LinkState, cell: Cell): void {
-    const circuit = state.circuits.get(cell.circuitId);
+  /** A cell onCells does not take as part of a run; `circuit` is the link's circuit of its id, if any. */
+  private onCell(link: Link, state: LinkState, cell: Cell, circuit: RelayCircuit | undefined): void {
     switch (cell.command) {
       case CELL_COMMANDS.PADDING:
         return;

@@ -132,8 +132,8 @@ export class ClientCircuit {
     }
   }
 
-  /** The link delivered a cell for this circuit. */
-  handleCell(cell: Cell): void {
+  /** One cell of handleCells that is not part of a run of RELAY cells on an open circuit. */
+  private handleCell(cell: Cell): void {
     if (this.state === 'closed') return;
     this.guard(() => {
       switch (cell.command) {

@@ -35,7 +35,7 @@ const handshakes: { state: ClientHandshakeState; message: Uint8Array }[] = Array
 );
 const validCreates = handshakes.map((h) => encodeCreate(h.message));
 
-/** A message of these cells in the TPDP layout, whatever their commands (encodeMessage takes known ones only). */
+/** A message of these cells in the TPDP layout, however many and whatever their body sizes (encodeMessage refuses both beyond the limits). */
 function cells(specs: { circuitId: number; command: number; body: Uint8Array }[]): Uint8Array {
   const out = new Uint8Array(specs.length * CELL_SIZE);
   specs.forEach((spec, i) => {
